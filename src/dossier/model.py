@@ -1,0 +1,230 @@
+"""The case model: small, frozen, explicit.
+
+Every record read from a case file carries a :class:`Source` (file, line, field path) so
+that any later problem — a missing rate, an unreadable exhibit — can point back to the
+line the user has to fix. Money is :class:`~decimal.Decimal`, dates are :class:`~datetime.date`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+#: Exhibit kinds accepted in ``exhibits[].kind`` (contract with users' case files).
+EXHIBIT_KINDS = (
+    "devis",
+    "bon-de-commande",
+    "contrat",
+    "cgv",
+    "facture",
+    "bon-de-livraison",
+    "relance",
+    "correspondance",
+    "autre",
+)
+
+#: Stage ids, in escalation order (contract: users know these French names).
+STAGES = (
+    "rappel-preventif",
+    "relance-1",
+    "relance-2",
+    "echeancier",
+    "dernier-avis",
+    "mise-en-demeure",
+    "injonction-de-payer",
+    "petites-creances",
+)
+
+#: Channels a notice can have been sent through.
+CHANNELS = ("email", "lrar", "letter", "phone", "lre", "hand", "court", "bailiff")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a record came from: file, 1-based line (if known) and field path."""
+
+    file: str
+    line: int | None = None
+    path: str = ""
+
+    def __str__(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        return f"{where}: {self.path}" if self.path else where
+
+
+@dataclass(frozen=True)
+class Address:
+    lines: tuple[str, ...]
+    postal_code: str
+    city: str
+    country: str = "FR"
+
+    def as_lines(self) -> tuple[str, ...]:
+        """Postal lines, French style: street lines, then "69002 LYON", then the country
+        if it is not France."""
+        out = list(self.lines)
+        out.append(f"{self.postal_code} {self.city.upper()}".strip())
+        if self.country and self.country.upper() not in ("FR", "FRANCE"):
+            out.append(self.country.upper())
+        return tuple(out)
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Bank:
+    iban: str
+    bic: str | None = None
+    bank_name: str | None = None
+
+
+@dataclass(frozen=True)
+class Party:
+    """Creditor or debtor. ``kind`` is ``company`` or ``consumer``."""
+
+    name: str
+    address: Address
+    kind: str = "company"
+    legal_form: str | None = None
+    capital: Decimal | None = None
+    siren: str | None = None
+    siret: str | None = None
+    rcs_city: str | None = None
+    vat_number: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    signatory: Person | None = None
+    representative: Person | None = None
+    bank: Bank | None = None
+    payment_link: str | None = None
+    source: Source | None = field(default=None, compare=False)
+
+    @property
+    def is_company(self) -> bool:
+        return self.kind == "company"
+
+
+@dataclass(frozen=True)
+class Terms:
+    payment_days: int | None = None
+    #: contractual yearly penalty rate in percent; None = legal default (ECB + 10 points)
+    penalty_rate: Decimal | None = None
+    flat_indemnity: bool = True
+    #: LEGAL.md §1 open point: also raise the *default* rate to 3x the legal rate
+    floor_applies_to_default: bool = False
+    #: C. civ. 1342-10 / 1343-1: "principal" (default) or "interest-first"
+    payment_imputation: str = "principal"
+    #: consumer legal interest starts at the mise en demeure's "received" date (default,
+    #: when recorded) or its "sent" date
+    interest_start: str = "received"
+    #: the creditor is a natural person not acting for professional needs (higher legal rate)
+    creditor_is_private_person: bool = False
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str
+    issued: date
+    due: date
+    amount_incl_tax: Decimal
+    amount_excl_tax: Decimal | None = None
+    file: Path | None = None
+    title: str | None = None
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Payment:
+    date: date
+    amount: Decimal
+    invoice: str | None = None
+    reference: str | None = None
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    number: str
+    date: date
+    amount: Decimal
+    invoice: str | None = None
+    file: Path | None = None
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Exhibit:
+    kind: str
+    title: str
+    file: Path
+    date: date | None = None
+    password: str | None = None
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Notice:
+    stage: str
+    date: date
+    channel: str
+    file: Path | None = None
+    lrar_number: str | None = None
+    received: date | None = None
+    #: a payment promise recorded after a phone call (relance-2) pauses escalation
+    promised_date: date | None = None
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One claim: a creditor, a debtor, invoices, what was paid, the evidence and the
+    notices already sent. ``root`` is the case folder; file paths are absolute."""
+
+    reference: str
+    root: Path
+    creditor: Party
+    debtor: Party
+    terms: Terms
+    invoices: tuple[Invoice, ...]
+    payments: tuple[Payment, ...] = ()
+    credit_notes: tuple[CreditNote, ...] = ()
+    exhibits: tuple[Exhibit, ...] = ()
+    notices: tuple[Notice, ...] = ()
+    #: name of the competent court if the user knows it (``court:`` key)
+    court: str | None = None
+    #: optional per-case stage timings in days relative to the due date (``ladder:`` key)
+    ladder: tuple[tuple[str, int], ...] = ()
+    #: optional per-case templates folder (``templates:`` key)
+    templates: Path | None = None
+    currency: str = "EUR"
+
+    @property
+    def case_file(self) -> Path:
+        return self.root / "case.yaml"
+
+    @property
+    def journal_file(self) -> Path:
+        return self.root / "journal.jsonl"
+
+    @property
+    def out_dir(self) -> Path:
+        return self.root / "out"
+
+    def invoice(self, number: str) -> Invoice | None:
+        return next((i for i in self.invoices if i.number == number), None)
+
+    def notices_of(self, stage: str) -> tuple[Notice, ...]:
+        return tuple(n for n in self.notices if n.stage == stage)
+
+    @property
+    def mise_en_demeure(self) -> Notice | None:
+        """The earliest formal notice recorded in the case file, if any."""
+        found = sorted(self.notices_of("mise-en-demeure"), key=lambda n: n.date)
+        return found[0] if found else None
