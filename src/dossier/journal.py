@@ -1,0 +1,361 @@
+"""The case journal: an append-only record of what the tool generated and sent.
+
+``journal.jsonl`` lives in the case folder, one JSON object per line::
+
+    {"stage": "relance-1", "date": "2026-07-03", "channel": "email", "status": "sent",
+     "recipient": "compta@dupont.fr", "files": [{"path": "out/relance-1.eml",
+     "sha256": "…"}], "recorded_at": "2026-07-03T09:12:44+00:00",
+     "message_id": "<…@atelier-martin.fr>", "invoices": ["F2026-014"], "amount": "4800.00"}
+
+Rules that make it evidence rather than a log:
+
+- **Append only.** :func:`record` appends one line (under an exclusive lock, then fsync);
+  nothing ever rewrites or truncates the file.
+- **A hash proves what was sent.** Each file is recorded with its SHA-256; :func:`verify`
+  re-hashes and reports any sent file that has changed or disappeared.
+- **Never twice.** :func:`sent_stages` / :func:`was_sent` tell a batch run what was already
+  sent; :func:`guard_output` refuses to overwrite a file recorded as sent, and with
+  ``force`` picks a new name (``relance-1.v2.pdf``) instead of writing in place.
+- ``date`` is the ``--at`` date of the document (what the letter says); ``recorded_at`` is
+  the wall-clock time the line was written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from dossier.errors import JournalError
+
+STATUSES = ("generated", "sent")
+JOURNAL_NAME = "journal.jsonl"
+
+
+@dataclass(frozen=True)
+class JournalFile:
+    path: str  # POSIX path relative to the case root
+    sha256: str
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    stage: str
+    date: date
+    channel: str
+    status: str  # "generated" | "sent"
+    recipient: str | None = None
+    files: tuple[JournalFile, ...] = ()
+    recorded_at: str = ""
+    message_id: str | None = None
+    #: invoice numbers the document claims (so a new invoice can get its own reminder)
+    invoices: tuple[str, ...] = ()
+    #: total claimed by the document, as a string with two decimals
+    amount: str | None = None
+    lrar_number: str | None = None
+    note: str | None = None
+    #: 1-based line in journal.jsonl (set when read)
+    line: int | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "stage": self.stage,
+            "date": self.date.isoformat(),
+            "channel": self.channel,
+            "status": self.status,
+            "recipient": self.recipient,
+            "files": [{"path": f.path, "sha256": f.sha256} for f in self.files],
+            "recorded_at": self.recorded_at,
+        }
+        for key in ("message_id", "amount", "lrar_number", "note"):
+            if getattr(self, key) is not None:
+                d[key] = getattr(self, key)
+        if self.invoices:
+            d["invoices"] = list(self.invoices)
+        return d
+
+
+def _root(case_or_root: Any) -> Path:
+    if isinstance(case_or_root, (str, os.PathLike)):
+        return Path(case_or_root)
+    return Path(case_or_root.root)  # a dossier.model.Case
+
+
+def journal_path(case_or_root: Any) -> Path:
+    return _root(case_or_root) / JOURNAL_NAME
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def relative(case_or_root: Any, path: Path | str) -> str:
+    """``path`` relative to the case root, POSIX style; absolute if outside the case."""
+    root = _root(case_or_root).resolve()
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(root).as_posix()
+    except ValueError:
+        return p.as_posix()
+
+
+def file_entry(case_or_root: Any, path: Path | str) -> JournalFile:
+    """A :class:`JournalFile` for an existing file: relative path and SHA-256."""
+    return JournalFile(relative(case_or_root, path), sha256_file(Path(path)))
+
+
+def _parse(obj: Any, where: str, line: int) -> JournalEntry:
+    def fail(msg: str) -> JournalError:
+        return JournalError(f"{where}:{line}: {msg}")
+
+    if not isinstance(obj, dict):
+        raise fail("expected a JSON object")
+    for key in ("stage", "date", "channel", "status"):
+        if not isinstance(obj.get(key), str) or not obj[key]:
+            raise fail(f"{key}: missing or not a string")
+    try:
+        d = date.fromisoformat(obj["date"])
+    except ValueError:
+        raise fail(f"date: {obj['date']!r} is not an ISO date (YYYY-MM-DD)") from None
+    if obj["status"] not in STATUSES:
+        raise fail(f"status: {obj['status']!r} is not one of {', '.join(STATUSES)}")
+    files = []
+    raw_files = obj.get("files", [])
+    if not isinstance(raw_files, list):
+        raise fail("files: expected a list")
+    for i, f in enumerate(raw_files):
+        if not isinstance(f, dict) or not isinstance(f.get("path"), str) or not isinstance(f.get("sha256"), str):
+            raise fail(f"files[{i}]: expected {{\"path\": …, \"sha256\": …}}")
+        files.append(JournalFile(f["path"], f["sha256"]))
+    invoices = obj.get("invoices", [])
+    if not isinstance(invoices, list) or not all(isinstance(x, str) for x in invoices):
+        raise fail("invoices: expected a list of invoice numbers")
+    for key in ("recipient", "message_id", "amount", "lrar_number", "note", "recorded_at"):
+        if obj.get(key) is not None and not isinstance(obj[key], str):
+            raise fail(f"{key}: expected a string")
+    return JournalEntry(
+        stage=obj["stage"],
+        date=d,
+        channel=obj["channel"],
+        status=obj["status"],
+        recipient=obj.get("recipient"),
+        files=tuple(files),
+        recorded_at=obj.get("recorded_at") or "",
+        message_id=obj.get("message_id"),
+        invoices=tuple(invoices),
+        amount=obj.get("amount"),
+        lrar_number=obj.get("lrar_number"),
+        note=obj.get("note"),
+        line=line,
+    )
+
+
+def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
+    """Every entry of the case's journal, in order (empty when there is no journal).
+
+    A malformed line raises :class:`JournalError` naming the file and the line: the journal
+    is evidence, so it is never silently skipped.
+    """
+    path = journal_path(case_or_root)
+    if not path.exists():
+        return ()
+    out = []
+    with open(path, "rb") as f:
+        for n, raw in enumerate(f, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise JournalError(f"{path}:{n}: not UTF-8") from None
+            if not text.strip():
+                continue
+            if not text.endswith("\n"):
+                raise JournalError(f"{path}:{n}: incomplete last line (interrupted write?): fix or remove it")
+            try:
+                obj = json.loads(text)
+            except json.JSONDecodeError as e:
+                raise JournalError(f"{path}:{n}: not valid JSON: {e.msg} (column {e.colno})") from None
+            out.append(_parse(obj, str(path), n))
+    return tuple(out)
+
+
+def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
+    """Append ``entry`` to the journal (exclusive lock, fsync). Returns the entry as
+    written (``recorded_at`` filled in when empty). Never rewrites existing lines."""
+    if entry.status not in STATUSES:
+        raise JournalError(f"status: {entry.status!r} is not one of {', '.join(STATUSES)}")
+    if not entry.recorded_at:
+        now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+        entry = JournalEntry(**{**_fields(entry), "recorded_at": now})
+    path = journal_path(case_or_root)
+    line = (json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        _lock(fd)
+        # a torn previous write would glue two records together: refuse instead
+        size = os.fstat(fd).st_size
+        if size:
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    raise JournalError(f"{path}:{_count_lines(path)}: incomplete last line: fix it before recording")
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if created:
+        _fsync_dir(path.parent)
+    return entry
+
+
+def _fields(entry: JournalEntry) -> dict[str, Any]:
+    from dataclasses import fields
+
+    return {f.name: getattr(entry, f.name) for f in fields(entry)}
+
+
+def _lock(fd: int) -> None:
+    try:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released on close
+    except ImportError:  # pragma: no cover - Windows: O_APPEND writes of one line suffice
+        pass
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return f.read().count(b"\n") + 1
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover
+        pass
+    finally:
+        os.close(fd)
+
+
+def sent_entries(case_or_root: Any, entries: Iterable[JournalEntry] | None = None) -> tuple[JournalEntry, ...]:
+    """Entries with status "sent", in journal order."""
+    entries = read_journal(case_or_root) if entries is None else entries
+    return tuple(e for e in entries if e.status == "sent")
+
+
+def sent_stages(case_or_root: Any) -> tuple[str, ...]:
+    """Stages recorded as sent, each once, in the order first sent."""
+    seen: list[str] = []
+    for e in sent_entries(case_or_root):
+        if e.stage not in seen:
+            seen.append(e.stage)
+    return tuple(seen)
+
+
+def was_sent(case_or_root: Any, stage: str, invoices: Iterable[str] = ()) -> JournalEntry | None:
+    """The first "sent" entry of ``stage`` covering all ``invoices`` (any entry of the
+    stage when ``invoices`` is empty or the entry lists none), or None."""
+    wanted = set(invoices)
+    for e in sent_entries(case_or_root):
+        if e.stage != stage:
+            continue
+        if not wanted or not e.invoices or wanted <= set(e.invoices):
+            return e
+    return None
+
+
+def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None) -> tuple:
+    """The journal's "sent" entries as :class:`dossier.model.Notice` records (the first
+    file of each as the notice's file), for the ladder and the court dossier."""
+    from dossier.model import Notice, Source
+
+    root = _root(case_or_root)
+    out = []
+    for e in sent_entries(case_or_root, entries):
+        file = (root / e.files[0].path) if e.files else None
+        out.append(
+            Notice(
+                stage=e.stage,
+                date=e.date,
+                channel=e.channel,
+                file=file,
+                lrar_number=e.lrar_number,
+                source=Source(str(journal_path(root)), e.line, "journal"),
+            )
+        )
+    return tuple(out)
+
+
+def sent_files(case_or_root: Any) -> dict[str, tuple[str, JournalEntry]]:
+    """Relative path -> (sha256, entry) of every file recorded as sent."""
+    out: dict[str, tuple[str, JournalEntry]] = {}
+    for e in sent_entries(case_or_root):
+        for f in e.files:
+            out.setdefault(f.path, (f.sha256, e))
+    return out
+
+
+def guard_output(case_or_root: Any, path: Path, *, force: bool = False) -> Path:
+    """Where a document may be written. A file recorded as sent is never overwritten:
+    without ``force`` raise :class:`JournalError`; with ``force`` return a new free name
+    (``name.v2.pdf``, ``name.v3.pdf``…). Any other path is returned unchanged."""
+    protected = sent_files(case_or_root)
+    rel = relative(case_or_root, path)
+    if rel not in protected:
+        return path
+    _, entry = protected[rel]
+    if not force:
+        raise JournalError(
+            f"{path}: recorded as sent ({entry.stage}, {entry.date.isoformat()}, "
+            f"{journal_path(case_or_root)}:{entry.line}); a sent document is never overwritten — "
+            "use --force to write a new version under a new name"
+        )
+    suffix = "".join(path.suffixes[-1:])
+    stem = path.name[: len(path.name) - len(suffix)] if suffix else path.name
+    n = 2
+    while True:
+        candidate = path.with_name(f"{stem}.v{n}{suffix}")
+        if relative(case_or_root, candidate) not in protected and not candidate.exists():
+            return candidate
+        n += 1
+
+
+def verify(case_or_root: Any) -> list[str]:
+    """Problems with sent files: missing, or changed since they were sent (hash)."""
+    root = _root(case_or_root)
+    problems = []
+    for rel, (digest, entry) in sent_files(root).items():
+        p = Path(rel) if Path(rel).is_absolute() else root / rel
+        where = f"{journal_path(root)}:{entry.line}"
+        if not p.exists():
+            problems.append(f"{where}: {rel}: sent file is missing")
+        elif sha256_file(p) != digest:
+            problems.append(f"{where}: {rel}: sent file has changed since it was sent (SHA-256 differs)")
+    return problems
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

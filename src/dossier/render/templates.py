@@ -1,0 +1,133 @@
+"""Template loading: the user's folder first, the shipped templates as fallback.
+
+A user copies any file of ``src/dossier/templates/`` (the repo's top-level ``templates/``
+is a symlink to it) into their own folder, keeping the relative path — e.g.
+``my-templates/letters/relance-1.html`` — and points ``--templates DIR`` or the case
+file's ``templates:`` key at it. Everything not overridden comes from the shipped set.
+
+The Jinja2 environment autoescapes (so "Dupont & Fils" stays literal in HTML), uses
+``StrictUndefined`` (a typo in a variable fails loudly, naming template and line) and has
+the French formatting filters of :mod:`dossier.fmt`: ``money``, ``date_long``,
+``date_short``, ``rate``, ``words``.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from dossier.errors import TemplateError
+
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+#: extensions rendered without HTML escaping (plain-text email bodies, subjects, CSS)
+_RAW_EXTENSIONS = (".txt", ".css", ".subject")
+
+_lock = threading.Lock()
+_envs: dict[tuple[str, ...], Any] = {}
+
+
+def _autoescape(name: str | None) -> bool:
+    return not (name or "").endswith(_RAW_EXTENSIONS)
+
+
+def _fmt(fn_name: str):
+    def filt(value, *args, **kwargs):
+        from dossier import fmt
+
+        return getattr(fmt, fn_name)(value, *args, **kwargs)
+
+    filt.__name__ = fn_name
+    return filt
+
+
+def search_path(user_dirs: Iterable[Path | str | None] = ()) -> tuple[Path, ...]:
+    """The folders searched, in order: the user's (existing ones only), then the shipped."""
+    out: list[Path] = []
+    for d in user_dirs:
+        if d is None:
+            continue
+        p = Path(d).expanduser().resolve()
+        if not p.is_dir():
+            raise TemplateError(f"{d}: templates folder not found")
+        if p not in out:
+            out.append(p)
+    out.append(SHIPPED_DIR)
+    return tuple(out)
+
+
+def environment(user_dirs: Iterable[Path | str | None] = ()):
+    """A (cached) Jinja2 environment over ``user_dirs`` then the shipped templates."""
+    import jinja2
+
+    path = search_path(user_dirs)
+    key = tuple(str(p) for p in path)
+    with _lock:
+        env = _envs.get(key)
+        if env is None:
+            env = jinja2.Environment(
+                loader=jinja2.FileSystemLoader([str(p) for p in path]),
+                autoescape=_autoescape,
+                undefined=jinja2.StrictUndefined,
+                trim_blocks=True,
+                lstrip_blocks=True,
+                keep_trailing_newline=True,
+            )
+            for name in ("money", "date_long", "date_short", "rate"):
+                env.filters[name] = _fmt(name)
+            env.filters["words"] = _fmt("amount_in_words")
+            _envs[key] = env
+        return env
+
+
+def find_template(name: str, user_dirs: Iterable[Path | str | None] = ()) -> Path:
+    """The file that will be used for ``name`` (for binary templates such as ``.docx``)."""
+    for d in search_path(user_dirs):
+        p = d / name
+        if p.is_file():
+            return p
+    raise TemplateError(f"{name}: template not found in {', '.join(str(d) for d in search_path(user_dirs))}")
+
+
+def has_template(name: str, user_dirs: Iterable[Path | str | None] = ()) -> bool:
+    try:
+        find_template(name, user_dirs)
+    except TemplateError:
+        return False
+    return True
+
+
+def render(name: str, context: Mapping[str, Any], user_dirs: Iterable[Path | str | None] = ()) -> str:
+    """Render template ``name`` (e.g. ``letters/relance-1.html``) with ``context``.
+
+    Every Jinja2 failure becomes a :class:`TemplateError` naming the template file and line.
+    """
+    import jinja2
+
+    env = environment(user_dirs)
+    try:
+        template = env.get_template(name)
+    except jinja2.TemplateNotFound as e:
+        where = ", ".join(str(d) for d in search_path(user_dirs))
+        raise TemplateError(f"{e.name or name}: template not found in {where}") from None
+    except jinja2.TemplateSyntaxError as e:
+        raise TemplateError(f"{e.filename or name}:{e.lineno}: template syntax error: {e.message}") from None
+    try:
+        return template.render(**context)
+    except jinja2.TemplateError as e:
+        raise TemplateError(f"{_where(e, template, user_dirs)}: {e}") from None
+
+
+def _where(exc: BaseException, template, user_dirs) -> str:
+    """``file:line`` of the innermost template frame of ``exc`` (Jinja2 rewrites the
+    traceback so that template frames carry the template's file name and line)."""
+    roots = tuple(str(d) for d in search_path(user_dirs))
+    where = f"{template.filename or template.name}:?"
+    tb = exc.__traceback__
+    while tb is not None:
+        fn = tb.tb_frame.f_code.co_filename
+        if fn == template.filename or fn.startswith(roots):
+            where = f"{fn}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
