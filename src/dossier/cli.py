@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     from dossier.errors import DossierError
 
     try:
-        cli.main(args=argv, prog_name="dossier", standalone_mode=False)
+        rv = cli.main(args=argv, prog_name="dossier", standalone_mode=False)
+        if isinstance(rv, int):  # ctx.exit(code) comes back as a return value
+            return rv
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.Abort:

@@ -253,20 +253,27 @@ def add_half_year(
         new.append(RateRow("legal-private", f"{year}-{half}", legal_private, source))
     if legal_other is not None:
         new.append(RateRow("legal-other", f"{year}-{half}", legal_other, source))
+    append_rows(path, new)
+    return new
+
+
+def append_rows(path: Path, rows: list[RateRow]) -> None:
+    """Append rows to a user rate file (created with its header if new), validating the
+    result first; rows are never rewritten."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    if not path.exists() or path.stat().st_size == 0:
+    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    if not existing.strip():
         buf.write("# dossier user rate file: rows here override the shipped table (same series and period)\n")
         w.writerow(HEADER)
-    for r in new:
+    for r in rows:
         w.writerow([r.series, r.period, format(r.rate, "f"), r.source])
-    _read_rows((path.read_text(encoding="utf-8") if path.exists() else "") + buf.getvalue(), str(path))
+    _read_rows(existing + buf.getvalue(), str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as f:
         f.write(buf.getvalue())
         f.flush()
         os.fsync(f.fileno())
-    return new
 
 
 def parse_ecb_sdmx_csv(text: str, origin: str = "ECB CSV") -> list[RateRow]:

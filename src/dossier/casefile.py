@@ -1,0 +1,593 @@
+"""Load and validate a case folder (``case.yaml`` + ``pieces/``) into a :class:`~dossier.model.Case`.
+
+Validation works like a careful clerk: it reads the whole file and reports **every**
+problem at once, each as ``file:line: field.path: message``. The YAML is walked as a node
+tree so that every value keeps its line, and scalars are read as written (a SIREN written
+without quotes stays ``"732829320"``, never an integer).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Callable
+
+from dossier.errors import CaseFileError, Problem
+from dossier.model import (
+    CHANNELS,
+    EXHIBIT_KINDS,
+    STAGES,
+    Address,
+    Bank,
+    Case,
+    CreditNote,
+    Exhibit,
+    Invoice,
+    Notice,
+    Party,
+    Payment,
+    Person,
+    Source,
+    Terms,
+)
+
+CASE_FILE = "case.yaml"
+MAX_AMOUNT = Decimal("999999999.99")
+EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+
+# --- schema ---------------------------------------------------------------------------
+# A spec maps each key to (kind, required). Kinds: "str", "money", "rate", "date", "bool",
+# "int", "file", "email", a nested spec dict, ("list", spec-or-kind), ("enum", values),
+# ("map", kind) for free keys.
+Spec = dict[str, tuple[Any, bool]]
+
+ADDRESS: Spec = {
+    "lines": (("list", "str"), True),
+    "postal_code": ("str", True),
+    "city": ("str", True),
+    "country": ("str", False),
+}
+PERSON: Spec = {"name": ("str", True), "title": ("str", False)}
+BANK: Spec = {"iban": ("str", True), "bic": ("str", False), "bank_name": ("str", False)}
+PARTY_COMMON: Spec = {
+    "name": ("str", True),
+    "kind": (("enum", ("company", "consumer")), False),
+    "legal_form": ("str", False),
+    "capital": ("money", False),
+    "siren": ("str", False),
+    "siret": ("str", False),
+    "rcs_city": ("str", False),
+    "vat_number": ("str", False),
+    "address": (ADDRESS, True),
+    "email": ("email", False),
+    "phone": ("str", False),
+    "bank": (BANK, False),
+    "payment_link": ("str", False),
+}
+CREDITOR: Spec = {**PARTY_COMMON, "siren": ("str", True), "signatory": (PERSON, False)}
+DEBTOR: Spec = {**PARTY_COMMON, "kind": (("enum", ("company", "consumer")), True), "representative": (PERSON, False)}
+TERMS: Spec = {
+    "payment_days": ("int", False),
+    "penalty_rate": ("rate", False),
+    "flat_indemnity": ("bool", False),
+    "floor_applies_to_default": ("bool", False),
+    "payment_imputation": (("enum", ("principal", "interest-first")), False),
+    "interest_start": (("enum", ("received", "sent")), False),
+    "creditor_is_private_person": ("bool", False),
+}
+INVOICE: Spec = {
+    "number": ("str", True),
+    "issued": ("date", True),
+    "due": ("date", True),
+    "amount_excl_tax": ("money", False),
+    "amount_incl_tax": ("money", True),
+    "file": ("file", False),
+    "title": ("str", False),
+}
+PAYMENT: Spec = {
+    "date": ("date", True),
+    "amount": ("money", True),
+    "invoice": ("str", False),
+    "reference": ("str", False),
+}
+CREDIT_NOTE: Spec = {
+    "number": ("str", True),
+    "date": ("date", True),
+    "amount": ("money", True),
+    "invoice": ("str", False),
+    "file": ("file", False),
+}
+EXHIBIT: Spec = {
+    "kind": (("enum", EXHIBIT_KINDS), True),
+    "title": ("str", True),
+    "date": ("date", False),
+    "file": ("file", True),
+    "password": ("str", False),
+}
+NOTICE: Spec = {
+    "stage": (("enum", STAGES), True),
+    "date": ("date", True),
+    "channel": (("enum", CHANNELS), True),
+    "lrar_number": ("str", False),
+    "received": ("date", False),
+    "promised_date": ("date", False),
+    "file": ("file", False),
+}
+CASE: Spec = {
+    "reference": ("str", False),
+    "currency": (("enum", ("EUR",)), False),
+    "court": ("str", False),
+    "templates": ("str", False),
+    "ladder": (("map", "int"), False),
+    "creditor": (CREDITOR, True),
+    "debtor": (DEBTOR, True),
+    "terms": (TERMS, False),
+    "invoices": (("list", INVOICE), True),
+    "payments": (("list", PAYMENT), False),
+    "credit_notes": (("list", CREDIT_NOTE), False),
+    "exhibits": (("list", EXHIBIT), False),
+    "notices": (("list", NOTICE), False),
+}
+
+
+@dataclass(frozen=True)
+class Value:
+    """A parsed value with where it came from."""
+
+    value: Any
+    line: int
+    path: str
+
+
+class _Reader:
+    """Walks a composed YAML node tree against a spec, collecting problems."""
+
+    def __init__(self, file_label: str, root: Path):
+        self.file = file_label
+        self.root = root
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.file, line, path, message, severity))
+
+    def read(self, node, spec: Any, path: str) -> Any:
+        import yaml
+
+        line = node.start_mark.line + 1
+        if isinstance(spec, dict):
+            if not isinstance(node, yaml.MappingNode):
+                self.problem(line, path or "(top level)", f"expected a mapping of keys ({', '.join(spec)}), got {_describe(node)}")
+                return None
+            return self.mapping(node, spec, path)
+        if isinstance(spec, tuple) and spec[0] == "list":
+            if _is_null(node):
+                return []
+            if not isinstance(node, yaml.SequenceNode):
+                self.problem(line, path, f"expected a list, got {_describe(node)}")
+                return None
+            return [self.read(item, spec[1], f"{path}[{n}]") for n, item in enumerate(node.value)]
+        if isinstance(spec, tuple) and spec[0] == "map":
+            if not isinstance(node, yaml.MappingNode):
+                self.problem(line, path, f"expected a mapping, got {_describe(node)}")
+                return None
+            out = {}
+            for k, v in node.value:
+                out[str(k.value)] = self.read(v, spec[1], f"{path}.{k.value}")
+            return out
+        if not isinstance(node, yaml.ScalarNode):
+            self.problem(line, path, f"expected a single value, got {_describe(node)}")
+            return None
+        if _is_null(node):
+            return None
+        return self.scalar(node.value, spec, line, path)
+
+    def mapping(self, node, spec: Spec, path: str) -> dict[str, Value]:
+        out: dict[str, Value] = {}
+        seen: dict[str, int] = {}
+        for knode, vnode in node.value:
+            key = str(knode.value)
+            kline = knode.start_mark.line + 1
+            kpath = f"{path}.{key}" if path else key
+            if key in seen:
+                self.problem(kline, kpath, f"duplicate key (first at line {seen[key]})")
+                continue
+            seen[key] = kline
+            if key not in spec:
+                close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(spec)}"
+                self.problem(kline, kpath, f"unknown key '{key}'{hint}")
+                continue
+            kind, _ = spec[key]
+            value = self.read(vnode, kind, kpath)
+            out[key] = Value(value, vnode.start_mark.line + 1, kpath)
+        line = node.start_mark.line + 1
+        for key, (_, required) in spec.items():
+            if required and (key not in out or out[key].value in (None, "")) and key not in _failed_keys(self.problems, path, key):
+                self.problem(line, f"{path}.{key}" if path else key, "missing (required)")
+        return out
+
+    def scalar(self, raw: str, kind: Any, line: int, path: str) -> Any:
+        text = str(raw).strip()
+        if isinstance(kind, tuple) and kind[0] == "enum":
+            if text not in kind[1]:
+                close = difflib.get_close_matches(text, list(kind[1]), n=1, cutoff=0.5)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                self.problem(line, path, f"'{text}' is not one of: {', '.join(kind[1])}{hint}")
+                return None
+            return text
+        if kind in ("str", "email", "file"):
+            if kind == "email" and not EMAIL_RE.match(text):
+                self.problem(line, path, f"'{text}' is not an email address")
+                return None
+            return text
+        if kind in ("money", "rate"):
+            try:
+                d = Decimal(text.replace(" ", "").replace("\u00a0", ""))
+                if not d.is_finite():
+                    raise InvalidOperation
+            except InvalidOperation:
+                self.problem(line, path, f"'{text}' is not an amount (write it like \"1234.56\", a dot for decimals)")
+                return None
+            if kind == "money" and d != d.quantize(Decimal("0.01")):
+                self.problem(line, path, f"{text} has more than two decimals (amounts are in euros and cents)")
+                return None
+            return d
+        if kind == "date":
+            try:
+                return date.fromisoformat(text)
+            except ValueError as e:
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                    self.problem(line, path, f"{text} is not a real date ({e})")
+                else:
+                    self.problem(line, path, f"'{text}' is not a date (write it as YYYY-MM-DD)")
+                return None
+        if kind == "bool":
+            low = text.lower()
+            if low in ("true", "yes", "on", "oui"):
+                return True
+            if low in ("false", "no", "off", "non"):
+                return False
+            self.problem(line, path, f"'{text}' is not true or false")
+            return None
+        if kind == "int":
+            try:
+                return int(text)
+            except ValueError:
+                self.problem(line, path, f"'{text}' is not a whole number")
+                return None
+        raise AssertionError(kind)
+
+
+def _failed_keys(problems: list[Problem], path: str, key: str) -> set[str]:
+    """Keys already reported (e.g. present but of the wrong type): no second 'missing'."""
+    full = f"{path}.{key}" if path else key
+    return {key for p in problems if p.field == full}
+
+
+def _is_null(node) -> bool:
+    return node.tag == "tag:yaml.org,2002:null"
+
+
+def _describe(node) -> str:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        return "a mapping"
+    if isinstance(node, yaml.SequenceNode):
+        return "a list"
+    return f"'{node.value}'"
+
+
+# --- building the model ----------------------------------------------------------------
+
+
+def _v(d: dict[str, Value] | None, key: str, default: Any = None) -> Any:
+    if not d or key not in d or d[key].value is None:
+        return default
+    return d[key].value
+
+
+def _line(d: dict[str, Value] | None, key: str, fallback: int | None = None) -> int | None:
+    return d[key].line if d and key in d else fallback
+
+
+class _Builder:
+    def __init__(self, reader: _Reader, data: dict[str, Value], at: date):
+        self.r = reader
+        self.data = data
+        self.at = at
+        self.root = reader.root
+
+    def source(self, d: dict[str, Value] | None, path: str, line: int | None) -> Source:
+        return Source(self.r.file, line, path)
+
+    def file(self, d: dict[str, Value], key: str, path: str) -> Path | None:
+        rel = _v(d, key)
+        if rel is None:
+            return None
+        p = (self.root / rel).resolve() if not Path(rel).is_absolute() else Path(rel)
+        if not p.is_file():
+            what = "a folder, not a file" if p.is_dir() else "file not found"
+            self.r.problem(_line(d, key), f"{path}.{key}", f"{rel}: {what} (paths are relative to the case folder {self.root})")
+        return p
+
+    def checked(self, d: dict[str, Value] | None, key: str, path: str, check: Callable[[str], str], label: str) -> str | None:
+        raw = _v(d, key)
+        if raw is None:
+            return None
+        try:
+            return check(raw)
+        except Exception as e:  # stdnum raises ValidationError subclasses
+            self.r.problem(_line(d, key), f"{path}.{key}", f"'{raw}' is not a valid {label}: {_stdnum_reason(e)}")
+            return raw
+
+    def party(self, key: str) -> Party | None:
+        d = _v(self.data, key)
+        if not isinstance(d, dict):
+            return None
+        from stdnum import bic, iban
+        from stdnum.eu import vat
+        from stdnum.fr import siren, siret
+
+        siren_v = self.checked(d, "siren", key, siren.validate, "SIREN (9 digits, Luhn checksum)")
+        siret_v = self.checked(d, "siret", key, siret.validate, "SIRET (14 digits, Luhn checksum)")
+        if siren_v and siret_v and siret_v[:9] != siren_v and not any(p.field == f"{key}.siret" for p in self.r.problems):
+            self.r.problem(_line(d, "siret"), f"{key}.siret", f"SIRET {siret_v} does not start with the SIREN {siren_v}")
+        vat_v = self.checked(d, "vat_number", key, vat.validate, "VAT number")
+        if vat_v and siren_v and vat_v.startswith("FR") and vat_v[4:] != siren_v:
+            self.r.problem(_line(d, "vat_number"), f"{key}.vat_number", f"VAT number {vat_v} does not match the SIREN {siren_v}", "warning")
+        kind = _v(d, "kind", "company")
+        if kind == "company" and key == "debtor" and not siren_v:
+            self.r.problem(_line(d, "name"), f"{key}.siren", "no SIREN for a company debtor: the requête en injonction de payer needs it", "warning")
+        addr = _v(d, "address")
+        address = None
+        if isinstance(addr, dict):
+            cc = (_v(addr, "country") or "FR").upper()
+            pc = _v(addr, "postal_code") or ""
+            if cc in ("FR", "FRANCE") and pc and not re.fullmatch(r"\d{5}", pc):
+                self.r.problem(_line(addr, "postal_code"), f"{key}.address.postal_code", f"'{pc}' is not a French postal code (5 digits)")
+            lines = tuple(str(x) for x in (_v(addr, "lines") or []) if x is not None)
+            if not lines and "lines" in addr:
+                self.r.problem(_line(addr, "lines"), f"{key}.address.lines", "at least one street line is needed")
+            address = Address(lines, pc, _v(addr, "city") or "", cc)
+        bank = None
+        b = _v(d, "bank")
+        if isinstance(b, dict):
+            iban_v = self.checked(b, "iban", f"{key}.bank", iban.validate, "IBAN")
+            bic_v = self.checked(b, "bic", f"{key}.bank", bic.validate, "BIC")
+            if iban_v:
+                bank = Bank(iban_v, bic_v, _v(b, "bank_name"))
+
+        def person(k: str) -> Person | None:
+            p = _v(d, k)
+            return Person(_v(p, "name"), _v(p, "title")) if isinstance(p, dict) and _v(p, "name") else None
+
+        if address is None:
+            return None
+        return Party(
+            name=_v(d, "name") or "", address=address, kind=kind, legal_form=_v(d, "legal_form"),
+            capital=_v(d, "capital"), siren=siren_v, siret=siret_v, rcs_city=_v(d, "rcs_city"),
+            vat_number=vat_v, email=_v(d, "email"), phone=_v(d, "phone"),
+            signatory=person("signatory"), representative=person("representative"), bank=bank,
+            payment_link=_v(d, "payment_link"), source=self.source(d, key, _line(self.data, key)),
+        )
+
+    def terms(self) -> Terms:
+        d = _v(self.data, "terms") or {}
+        rate = _v(d, "penalty_rate")
+        if rate is not None and not (Decimal("0") < rate <= Decimal("100")):
+            self.r.problem(_line(d, "penalty_rate"), "terms.penalty_rate", f"{rate} % is not a plausible yearly rate (0 < rate <= 100)")
+            rate = None
+        days = _v(d, "payment_days")
+        if days is not None and not 0 <= days <= 365:
+            self.r.problem(_line(d, "payment_days"), "terms.payment_days", f"{days} is not a number of days between 0 and 365")
+        return Terms(
+            payment_days=days, penalty_rate=rate, flat_indemnity=_v(d, "flat_indemnity", True),
+            floor_applies_to_default=_v(d, "floor_applies_to_default", False),
+            payment_imputation=_v(d, "payment_imputation", "principal"),
+            interest_start=_v(d, "interest_start", "received"),
+            creditor_is_private_person=_v(d, "creditor_is_private_person", False),
+            source=self.source(d, "terms", _line(self.data, "terms")),
+        )
+
+    def items(self, key: str) -> list[tuple[dict[str, Value], str]]:
+        lst = _v(self.data, key) or []
+        return [(d, f"{key}[{n}]") for n, d in enumerate(lst) if isinstance(d, dict)]
+
+    def positive(self, d: dict[str, Value], key: str, path: str) -> Decimal | None:
+        amount = _v(d, key)
+        if amount is None:
+            return None
+        if amount <= 0:
+            self.r.problem(_line(d, key), f"{path}.{key}", f"{amount} must be more than zero")
+            return None
+        if amount > MAX_AMOUNT:
+            self.r.problem(_line(d, key), f"{path}.{key}", f"{amount} is larger than this tool handles (999 999 999,99)")
+            return None
+        return amount
+
+    def not_after_at(self, d: dict[str, Value], key: str, path: str, what: str) -> None:
+        when = _v(d, key)
+        if when is not None and when > self.at:
+            self.r.problem(_line(d, key), f"{path}.{key}", f"{what} dated {when} is after the computation date {self.at} (--at)")
+
+    def invoices(self) -> tuple[Invoice, ...]:
+        out: list[Invoice] = []
+        seen: dict[str, int | None] = {}
+        for d, path in self.items("invoices"):
+            number, issued, due = _v(d, "number"), _v(d, "issued"), _v(d, "due")
+            ttc = self.positive(d, "amount_incl_tax", path)
+            ht = self.positive(d, "amount_excl_tax", path)
+            if number in seen:
+                self.r.problem(_line(d, "number"), f"{path}.number", f"invoice number {number} appears twice (first at line {seen[number]})")
+            seen[number] = _line(d, "number")
+            if issued and due and due < issued:
+                self.r.problem(_line(d, "due"), f"{path}.due", f"due date {due} is before the issue date {issued}")
+            elif issued and due and (due - issued).days > 60:
+                self.r.problem(_line(d, "due"), f"{path}.due", f"payment term of {(due - issued).days} days exceeds the 60-day maximum of C. com. L441-10", "warning")
+            if ttc is not None and ht is not None and ht > ttc:
+                self.r.problem(_line(d, "amount_excl_tax"), f"{path}.amount_excl_tax", f"amount excluding tax {ht} is more than the amount including tax {ttc}")
+            if issued and issued > self.at:
+                self.r.problem(_line(d, "issued"), f"{path}.issued", f"invoice issued {issued}, after the computation date {self.at}", "warning")
+            f = self.file(d, "file", path)
+            if number and issued and due and ttc is not None:
+                out.append(Invoice(number, issued, due, ttc, ht, f, _v(d, "title"), self.source(d, path, _line(d, "number"))))
+        if not out and "invoices" in self.data and not any(p.field.startswith("invoices") for p in self.r.problems):
+            self.r.problem(_line(self.data, "invoices"), "invoices", "at least one invoice is needed")
+        return tuple(out)
+
+    def _invoice_ref(self, d: dict[str, Value], path: str, numbers: list[str]) -> None:
+        ref = _v(d, "invoice")
+        if ref is not None and ref not in numbers:
+            close = difflib.get_close_matches(ref, numbers, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; invoices are: {', '.join(numbers)}"
+            self.r.problem(_line(d, "invoice"), f"{path}.invoice", f"no invoice numbered '{ref}'{hint}")
+
+    def payments(self, numbers: list[str]) -> tuple[Payment, ...]:
+        out = []
+        for d, path in self.items("payments"):
+            amount = self.positive(d, "amount", path)
+            self._invoice_ref(d, path, numbers)
+            self.not_after_at(d, "date", path, "payment")
+            if _v(d, "date") and amount is not None:
+                out.append(Payment(_v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in numbers else None, _v(d, "reference"), self.source(d, path, _line(d, "date"))))
+        return tuple(out)
+
+    def credit_notes(self, numbers: list[str]) -> tuple[CreditNote, ...]:
+        out = []
+        for d, path in self.items("credit_notes"):
+            amount = self.positive(d, "amount", path)
+            self._invoice_ref(d, path, numbers)
+            self.not_after_at(d, "date", path, "credit note")
+            f = self.file(d, "file", path)
+            if _v(d, "number") and _v(d, "date") and amount is not None:
+                out.append(CreditNote(_v(d, "number"), _v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in numbers else None, f, self.source(d, path, _line(d, "number"))))
+        return tuple(out)
+
+    def exhibits(self) -> tuple[Exhibit, ...]:
+        out = []
+        for d, path in self.items("exhibits"):
+            f = self.file(d, "file", path)
+            if _v(d, "kind") and _v(d, "title") and f is not None:
+                out.append(Exhibit(_v(d, "kind"), _v(d, "title"), f, _v(d, "date"), _v(d, "password"), self.source(d, path, _line(d, "file"))))
+        return tuple(out)
+
+    def notices(self) -> tuple[Notice, ...]:
+        out = []
+        for d, path in self.items("notices"):
+            self.not_after_at(d, "date", path, "notice")
+            sent, received = _v(d, "date"), _v(d, "received")
+            if sent and received and received < sent:
+                self.r.problem(_line(d, "received"), f"{path}.received", f"received {received} before it was sent ({sent})")
+            self.not_after_at(d, "received", path, "receipt")
+            if _v(d, "channel") == "lrar" and not _v(d, "lrar_number"):
+                self.r.problem(_line(d, "channel"), f"{path}.lrar_number", "registered letter without its number (lrar_number): the proof of sending", "warning")
+            f = self.file(d, "file", path)
+            if _v(d, "stage") and sent and _v(d, "channel"):
+                out.append(Notice(_v(d, "stage"), sent, _v(d, "channel"), f, _v(d, "lrar_number"), received, _v(d, "promised_date"), self.source(d, path, _line(d, "stage"))))
+        return tuple(out)
+
+    def overpayment(self, invoices: tuple[Invoice, ...], payments: tuple[Payment, ...], credits: tuple[CreditNote, ...]) -> None:
+        owed = sum((i.amount_incl_tax for i in invoices), Decimal(0))
+        reduced = sum((p.amount for p in payments if p.date <= self.at), Decimal(0)) + sum((c.amount for c in credits if c.date <= self.at), Decimal(0))
+        for inv in invoices:
+            on_it = sum((p.amount for p in payments if p.invoice == inv.number), Decimal(0)) + sum((c.amount for c in credits if c.invoice == inv.number), Decimal(0))
+            if on_it > inv.amount_incl_tax:
+                line = inv.source.line if inv.source else None
+                self.r.problem(line, f"invoices[{invoices.index(inv)}]", f"invoice {inv.number}: {on_it} paid or credited, more than its {inv.amount_incl_tax} (the excess is imputed to other invoices)", "warning")
+        if reduced > owed:
+            self.r.problem(_line(self.data, "payments"), "payments", f"{reduced} paid or credited in all, more than the {owed} invoiced", "warning")
+
+    def build(self) -> Case | None:
+        creditor = self.party("creditor")
+        debtor = self.party("debtor")
+        terms = self.terms()
+        invoices = self.invoices()
+        numbers = [str(_v(d, "number")) for d, _ in self.items("invoices") if _v(d, "number")]
+        payments = self.payments(numbers)
+        credits = self.credit_notes(numbers)
+        exhibits = self.exhibits()
+        notices = self.notices()
+        self.overpayment(invoices, payments, credits)
+        ladder = tuple((k, v) for k, v in (_v(self.data, "ladder") or {}).items() if v is not None)
+        for stage, _ in ladder:
+            if stage not in STAGES:
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"unknown stage '{stage}' (one of {', '.join(STAGES)})")
+        templates = _v(self.data, "templates")
+        tpath = None
+        if templates:
+            tpath = (self.root / templates).resolve()
+            if not tpath.is_dir():
+                self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
+        if creditor is None or debtor is None or any(p.severity == "error" for p in self.r.problems):
+            return None
+        return Case(
+            reference=_v(self.data, "reference") or self.root.name, root=self.root,
+            creditor=creditor, debtor=debtor, terms=terms, invoices=invoices, payments=payments,
+            credit_notes=credits, exhibits=exhibits, notices=notices, court=_v(self.data, "court"),
+            ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"),
+        )
+
+
+def _stdnum_reason(e: Exception) -> str:
+    name = type(e).__name__
+    return {
+        "InvalidChecksum": "the checksum does not match (a digit is wrong or swapped)",
+        "InvalidLength": "wrong number of characters",
+        "InvalidFormat": "wrong format",
+        "InvalidComponent": "a part of it is not valid",
+    }.get(name, str(e) or name)
+
+
+def case_file_path(path: str | Path) -> tuple[Path, Path]:
+    """(case folder, case.yaml) for a folder or a case.yaml path."""
+    p = Path(path)
+    if p.is_dir():
+        return p.resolve(), p.resolve() / CASE_FILE
+    return p.resolve().parent, p.resolve()
+
+
+def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, list[Problem]]:
+    """Validate a case folder; returns the case (None if any error) and every problem found."""
+    import yaml
+
+    at = at or date.today()
+    root, yml = case_file_path(path)
+    label = str(Path(path) / CASE_FILE) if Path(path).is_dir() else str(path)
+    if not yml.is_file():
+        what = "no case.yaml in this folder" if root.is_dir() else "case folder not found"
+        return None, [Problem(label, None, "", what)]
+    try:
+        text = yml.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        return None, [Problem(label, None, "", f"not UTF-8 text (byte {e.start}): save the file as UTF-8")]
+    except OSError as e:
+        return None, [Problem(label, None, "", f"cannot read: {e.strerror}")]
+    reader = _Reader(label, root)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        line = mark.line + 1 if mark else None
+        msg = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
+        return None, [Problem(label, line, "", f"YAML syntax error: {msg}")]
+    if node is None:
+        return None, [Problem(label, 1, "", "the case file is empty")]
+    data = reader.read(node, CASE, "")
+    if not isinstance(data, dict):
+        return None, reader.problems
+    case = _Builder(reader, data, at).build()
+    problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.field))
+    return case, problems
+
+
+def load_case(path: str | Path, at: date | None = None) -> Case:
+    """Load a valid case or raise :class:`~dossier.errors.CaseFileError` with every problem."""
+    case, problems = check_case(path, at)
+    if case is None:
+        raise CaseFileError(problems)
+    return case

@@ -1,0 +1,141 @@
+"""``dossier check``, ``dossier compute`` and ``dossier rates``: thin wrappers."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+
+from dossier.commands.common import DATE, at_option, case_argument, rates_option, resolve_at
+
+
+@click.command("check")
+@case_argument
+@at_option
+def check(case: str, at) -> None:
+    """Validate the case folder CASE (or its case.yaml) and list every problem.
+
+    Each problem is printed as FILE:LINE: FIELD: MESSAGE. Warnings do not fail the check.
+    Exit code 0 when the case is usable, 2 when it has errors.
+    """
+    from dossier.casefile import check_case
+
+    at = resolve_at(at)
+    result, problems = check_case(case, at)
+    for p in problems:
+        click.echo(str(p), err=p.severity == "error")
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or result is None:
+        n = len(errors)
+        click.echo(f"{n} error{'s' if n != 1 else ''} in {case}", err=True)
+        click.get_current_context().exit(2)
+    warns = len(problems)
+    click.echo(f"ok: {result.reference}: {len(result.invoices)} invoice(s), "
+               f"{len(result.exhibits)} exhibit(s), {len(result.notices)} notice(s)"
+               + (f", {warns} warning(s)" if warns else ""))
+
+
+@click.command("compute")
+@case_argument
+@at_option
+@click.option("--json", "as_json", is_flag=True, help="Print the décompte as one JSON object (shared/DESIGN.md shape).")
+@rates_option
+def compute(case: str, at, as_json: bool, rates_files: tuple[str, ...]) -> None:
+    """The décompte of CASE as of --at: principal, payments, penalties or legal interest,
+    flat indemnities, with every period line and its legal basis."""
+    from dossier.casefile import load_case
+    from dossier.law.penalties import compute_statement
+    from dossier.law.rates import load_rates
+
+    at = resolve_at(at)
+    c = load_case(case, at)
+    st = compute_statement(c, at, load_rates(rates_files))
+    if as_json:
+        click.echo(json.dumps(st.to_json(), ensure_ascii=False, indent=2))
+        return
+    from dossier.report import statement_table
+
+    click.echo(statement_table(c, st))
+    for w in st.warnings:
+        click.echo(f"warning: {w}", err=True)
+
+
+@click.group("rates")
+def rates() -> None:
+    """Show or extend the rate tables (ECB main refinancing rate, taux d'intérêt légal).
+
+    The shipped table ends with the last half-year our sources publish; a computation past
+    it stops and names the missing rate. Add a half-year with `dossier rates add`.
+    """
+
+
+@rates.command("show")
+@rates_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
+def rates_show(rates_files: tuple[str, ...], as_json: bool) -> None:
+    """Every rate row with its source and the file it was read from."""
+    from dossier.law.rates import load_rates
+
+    table = load_rates(rates_files)
+    rows = table.rows()
+    if as_json:
+        click.echo(json.dumps([{"series": r.series, "period": r.period, "rate": format(r.rate, "f"),
+                                "source": r.source, "origin": r.origin} for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(f"{r.series:14} {r.period:11} {format(r.rate, 'f'):>6} %  {r.source}  [{r.origin}]")
+    click.echo(f"ECB rate known up to {table.ecb_known_until}")
+
+
+def _rate(text: str | None) -> Decimal | None:
+    from decimal import InvalidOperation
+
+    if text is None:
+        return None
+    try:
+        return Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise click.BadParameter(f"{text!r} is not a rate in percent") from None
+
+
+@rates.command("add")
+@click.argument("half_year")
+@click.option("--ecb", help="ECB main refinancing rate (%) in force on the half-year's first day (1 January or 1 July).")
+@click.option("--legal-other", help="Taux d'intérêt légal (%), 'autres cas'.")
+@click.option("--legal-private", help="Taux d'intérêt légal (%), creditor a natural person not acting for professional needs.")
+@click.option("--source", required=True, help="Where the rate comes from (ECB decision, arrêté and JO date).")
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="Rate file to append to (default: the user rate file).")
+def rates_add(half_year: str, ecb, legal_other, legal_private, source: str, file_) -> None:
+    """Add the rates of HALF_YEAR (e.g. 2026-2) to your own rate file.
+
+    Example: dossier rates add 2026-2 --ecb 2.15 --source "ECB, unchanged on 11 June 2026"
+    """
+    from dossier.law.rates import add_half_year, load_rates, parse_half_year, user_rates_file
+
+    year, half = parse_half_year(half_year)
+    path = Path(file_) if file_ else user_rates_file()
+    rows = add_half_year(path, year, half, source=source, ecb=_rate(ecb),
+                         legal_other=_rate(legal_other), legal_private=_rate(legal_private))
+    load_rates([path] if file_ else [])  # the new file must load
+    for r in rows:
+        click.echo(f"added {r.series} {r.period} {format(r.rate, 'f')} % to {path}")
+
+
+@rates.command("import-ecb")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="Rate file to append to (default: the user rate file).")
+def rates_import_ecb(csv_file: str, file_) -> None:
+    """Add ECB rate changes from a CSV export of the ECB data portal (series
+    FM.B.U2.EUR.4F.KR.MRR_FR.LEV), downloaded by you; nothing is fetched."""
+    from dossier.law.rates import append_rows, load_rates, parse_ecb_sdmx_csv, user_rates_file
+
+    text = Path(csv_file).read_text(encoding="utf-8-sig")
+    rows = parse_ecb_sdmx_csv(text, Path(csv_file).name)
+    path = Path(file_) if file_ else user_rates_file()
+    known = {(r.series, r.period) for r in load_rates([path] if path.exists() else []).ecb}
+    new = [r for r in rows if (r.series, r.period) not in known]
+    append_rows(path, new)
+    table = load_rates([path])
+    click.echo(f"{len(new)} ECB row(s) added to {path}; ECB rate known up to {table.ecb_known_until}")
