@@ -186,19 +186,25 @@ class _Reader:
         return self.scalar(node.value, spec, line, path)
 
     def mapping(self, node, spec: Spec, path: str) -> dict[str, Value]:
+        import yaml
+
         out: dict[str, Value] = {}
         seen: dict[str, int] = {}
         for knode, vnode in node.value:
-            key = str(knode.value)
             kline = knode.start_mark.line + 1
+            if not isinstance(knode, yaml.ScalarNode):
+                self.problem(kline, path or "(top level)", "a key must be a plain name, not a mapping or a list (check the braces and brackets)")
+                continue
+            key = str(knode.value)
             kpath = f"{path}.{key}" if path else key
             if key in seen:
                 self.problem(kline, kpath, f"duplicate key (first at line {seen[key]})")
                 continue
             seen[key] = kline
             if key not in spec:
-                close = difflib.get_close_matches(key, list(spec), n=1, cutoff=0.6)
-                hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {', '.join(spec)}"
+                present = {str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+                close = _closest(key, spec, present)
+                hint = f"; did you mean '{close}'?" if close else f"; valid keys: {', '.join(spec)}"
                 self.problem(kline, kpath, f"unknown key '{key}'{hint}")
                 continue
             kind, _ = spec[key]
@@ -260,6 +266,19 @@ class _Reader:
                 self.problem(line, path, f"'{text}' is not a whole number")
                 return None
         raise AssertionError(kind)
+
+
+def _closest(key: str, spec: Spec, present: set[str]) -> str | None:
+    """The valid key a typo most likely meant: among close matches, prefer a required key
+    that is missing, then a transposition (same letters), then the closest."""
+    close = difflib.get_close_matches(key, list(spec), n=4, cutoff=0.6)
+    if not close:
+        return None
+
+    def rank(c: str) -> tuple[bool, bool, int]:
+        return (not (spec[c][1] and c not in present), sorted(c) != sorted(key), close.index(c))
+
+    return min(close, key=rank)
 
 
 def _failed_keys(problems: list[Problem], path: str, key: str) -> set[str]:
@@ -483,7 +502,8 @@ class _Builder:
             sent, received = _v(d, "date"), _v(d, "received")
             if sent and received and received < sent:
                 self.r.problem(_line(d, "received"), f"{path}.received", f"received {received} before it was sent ({sent})")
-            self.not_after_at(d, "received", path, "receipt")
+            if received and received > self.at:
+                self.r.problem(_line(d, "received"), f"{path}.received", f"received {received}, after the computation date {self.at}: the sending date is used until then", "warning")
             if _v(d, "channel") == "lrar" and not _v(d, "lrar_number"):
                 self.r.problem(_line(d, "channel"), f"{path}.lrar_number", "registered letter without its number (lrar_number): the proof of sending", "warning")
             f = self.file(d, "file", path)
@@ -559,7 +579,7 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
     root, yml = case_file_path(path)
     label = str(Path(path) / CASE_FILE) if Path(path).is_dir() else str(path)
     if not yml.is_file():
-        what = "no case.yaml in this folder" if root.is_dir() else "case folder not found"
+        what = "case folder not found" if not Path(path).exists() else f"no {CASE_FILE} in this folder"
         return None, [Problem(label, None, "", what)]
     try:
         text = yml.read_text(encoding="utf-8")

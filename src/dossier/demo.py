@@ -1,0 +1,77 @@
+"""The demo run over the bundled samples (library side of ``dossier demo``)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Iterator
+
+from dossier.errors import DossierError
+
+
+def samples_dir() -> Path:
+    """The bundled ``samples/`` folder (in a source checkout or an editable install)."""
+    here = Path(__file__).resolve()
+    for candidate in (here.parent / "samples", here.parents[2] / "samples"):
+        if candidate.is_dir() and any(candidate.glob("*/case.yaml")):
+            return candidate
+    raise DossierError("the sample cases are not installed: run the demo from a source checkout (./dev demo)")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def run_demo(output: Path, at: date) -> Iterator[str]:
+    """Copy every sample case into ``output`` and write all its documents; yields progress lines."""
+    from dossier.casefile import load_case
+    from dossier.law.penalties import compute_statement
+    from dossier.law.rates import load_rates
+    from dossier.report import statement_table
+
+    rates = load_rates()
+    output.mkdir(parents=True, exist_ok=True)
+    for src in sorted(p.parent for p in samples_dir().glob("*/case.yaml")):
+        dst = output / src.name
+        if dst.exists():
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
+        case = load_case(dst, at)
+        st = compute_statement(case, at, rates)
+        out = case.out_dir
+        out.mkdir(exist_ok=True)
+        _write_atomic(out / "decompte.txt", (statement_table(case, st) + "\n").encode())
+        _write_atomic(out / "decompte.json", (json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n").encode())
+        yield f"{case.reference}: total {st.total} EUR at {at} -> {out}/decompte.txt"
+        for line in _letters(case, at, rates):
+            yield line
+        for line in _bundle(case, at, rates, st.total):
+            yield line
+
+
+def _letters(case, at, rates) -> Iterator[str]:
+    try:
+        from dossier.letters import write_all_stages
+    except ImportError:
+        return
+    for path in write_all_stages(case, at, case.out_dir, rates):
+        yield f"  {path.relative_to(case.root)}"
+
+
+def _bundle(case, at, rates, total) -> Iterator[str]:
+    try:
+        from dossier.bundle import write_bundle
+    except ImportError:
+        return
+    from decimal import Decimal
+
+    purposes = ["court"] + (["bailiff"] if total <= Decimal("5000") else [])
+    for purpose in purposes:
+        path = case.out_dir / f"dossier-{'injonction-de-payer' if purpose == 'court' else 'petites-creances'}.pdf"
+        result = write_bundle(case, at, rates, path, purpose=purpose)
+        pages = getattr(result, "pages", "?")
+        yield f"  {path.relative_to(case.root)} ({pages} pages)"
