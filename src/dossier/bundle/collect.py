@@ -1,0 +1,182 @@
+"""Which exhibits a dossier produces, in which order, under which number.
+
+The order follows the way a judge reads a claim (and the usual order of a bordereau de
+pièces): first the contract (quote, purchase order, contract, terms of sale), then its
+performance (delivery notes), then the invoices and credit notes, then the amicable steps
+(reminders, correspondence, the mise en demeure — from ``notices:`` and from the journal's
+"sent" entries), other documents, and last the proofs of receipt. Within a group: by date,
+then in the order of the case file. A file cited twice (an invoice also listed under
+``exhibits:``, a notice both in the case file and in the journal) is produced once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+from typing import Iterable
+
+from dossier.bundle.exhibits import ExhibitSpec
+from dossier.model import Case
+
+#: group of each exhibit kind (lower first)
+GROUPS = {
+    "devis": 0,
+    "bon-de-commande": 0,
+    "contrat": 0,
+    "cgv": 0,
+    "bon-de-livraison": 1,
+    "facture": 2,
+    "avoir": 2,
+    "relance": 3,
+    "correspondance": 3,
+    "notice": 3,
+    "autre": 4,
+    "accuse-de-reception": 5,
+}
+#: tie-break inside the contractual group when dates are equal
+KIND_RANK = {"contrat": 0, "devis": 1, "bon-de-commande": 2, "cgv": 3}
+
+_RECEIPT = re.compile(r"\b(avis|accus[ée]) de r[ée]ception\b|\bAR\b|\bLRAR\b.*\bpreuve\b", re.I)
+
+#: French names of the stages, for the titles of notices
+STAGE_TITLES = {
+    "rappel-preventif": "Rappel avant échéance",
+    "relance-1": "Relance (1er rappel)",
+    "relance-2": "Deuxième relance",
+    "echeancier": "Proposition d'échéancier",
+    "dernier-avis": "Dernier avis avant mise en demeure",
+    "mise-en-demeure": "Mise en demeure",
+    "injonction-de-payer": "Requête en injonction de payer",
+    "petites-creances": "Procédure simplifiée de recouvrement",
+}
+CHANNEL_TITLES = {
+    "email": "courriel",
+    "lrar": "lettre recommandée avec accusé de réception",
+    "letter": "lettre simple",
+    "lre": "lettre recommandée électronique",
+    "hand": "remise en main propre",
+    "phone": "appel téléphonique",
+    "court": "greffe",
+    "bailiff": "commissaire de justice",
+}
+
+
+def notice_title(stage: str, when: date, channel: str, lrar_number: str | None = None) -> str:
+    from dossier.fmt import date_long
+
+    title = f"{STAGE_TITLES.get(stage, stage)} du {date_long(when)}"
+    how = CHANNEL_TITLES.get(channel, channel)
+    if lrar_number:
+        how = f"{how} n° {lrar_number}"
+    return f"{title} ({how})"
+
+
+def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[ExhibitSpec]:
+    """The exhibits of ``case`` in dossier order (numbered 1.. in that order)."""
+    from dossier.fmt import date_long
+
+    found: list[tuple[tuple, ExhibitSpec]] = []
+    seen: dict[Path, int] = {}
+
+    def add(spec: ExhibitSpec, group: int, rank: int, order: int) -> None:
+        key = _key(spec.file)
+        if key in seen:
+            # the more specific description wins (an `exhibits:` entry over an invoice)
+            i = seen[key]
+            old_sort, old = found[i]
+            if spec.origin == "exhibit" and old.origin != "exhibit":
+                found[i] = (old_sort, replace(spec, field=old.field if old.origin == "exhibit" else spec.field))
+            elif old.sha256 is None and spec.sha256:
+                found[i] = (old_sort, replace(old, sha256=spec.sha256))
+            return
+        sort = (group, spec.date or date.max, rank, order)
+        seen[key] = len(found)
+        found.append((sort, spec))
+
+    n = 0
+    for i, ex in enumerate(case.exhibits):
+        n += 1
+        group = GROUPS.get(ex.kind, 4)
+        if ex.kind == "autre" and _RECEIPT.search(ex.title or ""):
+            group = GROUPS["accuse-de-reception"]
+        add(
+            ExhibitSpec(ex.kind, ex.title, Path(ex.file), _field(ex, f"exhibits[{i}]") + ".file",
+                        ex.date, ex.password, "exhibit", location=_location(ex)),
+            group, KIND_RANK.get(ex.kind, 9), n,
+        )
+    for i, inv in enumerate(case.invoices):
+        n += 1
+        if inv.file is None:
+            continue
+        title = f"Facture n° {inv.number} du {date_long(inv.issued)}"
+        if inv.title:
+            title += f" — {inv.title}"
+        add(ExhibitSpec("facture", title, Path(inv.file), _field(inv, f"invoices[{i}]") + ".file",
+                        inv.issued, None, "invoice", location=_location(inv)), GROUPS["facture"], 0, n)
+    for i, cn in enumerate(case.credit_notes):
+        n += 1
+        if cn.file is None:
+            continue
+        title = f"Avoir n° {cn.number} du {date_long(cn.date)}"
+        if cn.invoice:
+            title += f" (sur la facture n° {cn.invoice})"
+        add(ExhibitSpec("avoir", title, Path(cn.file), _field(cn, f"credit_notes[{i}]") + ".file",
+                        cn.date, None, "credit_note", location=_location(cn)), GROUPS["avoir"], 1, n)
+    for i, no in enumerate(case.notices):
+        n += 1
+        if no.file is None:
+            continue
+        add(ExhibitSpec("notice", notice_title(no.stage, no.date, no.channel, no.lrar_number), Path(no.file),
+                        _field(no, f"notices[{i}]") + ".file", no.date, None, "notice",
+                        location=_location(no)),
+            GROUPS["notice"], 0, n)
+    for entry in journal_entries:
+        if getattr(entry, "status", "sent") != "sent":
+            continue
+        files = list(getattr(entry, "files", ()) or ())
+        if not files:
+            continue
+        chosen = _evidence_file(files)
+        n += 1
+        line = getattr(entry, "line", None)
+        where = f"journal.jsonl:{line}" if line else "journal.jsonl"
+        add(ExhibitSpec("notice", notice_title(entry.stage, entry.date, entry.channel,
+                                               getattr(entry, "lrar_number", None)),
+                        case.root / chosen.path, f"files[{files.index(chosen)}].path", entry.date, None,
+                        "journal", chosen.sha256, location=where),
+            GROUPS["notice"], 0, n)
+    found.sort(key=lambda t: t[0])
+    return [spec for _, spec in found]
+
+
+def _evidence_file(files: list):
+    """The file of a journal entry that best shows what was sent: the PDF letter, else the
+    email, else the first."""
+    for suffix in (".pdf", ".eml"):
+        for f in files:
+            if f.path.lower().endswith(suffix):
+                return f
+    return files[0]
+
+
+def _field(record, default: str) -> str:
+    src = getattr(record, "source", None)
+    path = getattr(src, "path", "") if src is not None else ""
+    return path or default
+
+
+def _location(record) -> str:
+    src = getattr(record, "source", None)
+    if src is None or not getattr(src, "file", None):
+        return ""
+    name = Path(src.file).name
+    return f"{name}:{src.line}" if src.line else name
+
+
+def _key(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except OSError:
+        return Path(path)

@@ -1,0 +1,205 @@
+"""Page geometry and the stamps drawn on every page of the dossier.
+
+Every page of the dossier is a fresh A4 sheet (portrait, or landscape for a landscape
+exhibit) onto which the exhibit page is drawn as a form XObject:
+
+- its ``/Rotate`` and crop box are folded into the placement matrix, so what the clerk
+  sees is upright and nothing relies on the viewer honouring ``/Rotate``;
+- it is scaled (never enlarged) to fit the area between a **top band** that carries the
+  exhibit stamp "Pièce n° X — p. y/z" and a **bottom band** that carries the dossier page
+  number "N / M". The bands are outside the exhibit's drawing, so a stamp can never hide
+  content: a page with no margin of its own is simply shrunk a little (an A4 page to
+  about 93 %).
+
+The stamps are plain text in the standard Helvetica fonts (WinAnsi encoding), so that
+text extraction, search and screen readers find "Pièce n° 3 — p. 1/2" on the page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MM = 72 / 25.4
+A4 = (595.276, 841.890)  # points
+TOP_BAND = 12 * MM
+BOTTOM_BAND = 10 * MM
+SIDE = 5 * MM
+
+#: Helvetica / Helvetica-Bold advance widths (1/1000 em) for the characters stamps use,
+#: from Adobe's Core 14 AFM files. Other characters count as 556.
+_W = {
+    "Helvetica": dict(zip(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+        [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556,
+         556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
+         667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556,
+         556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584])),
+    "Helvetica-Bold": dict(zip(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
+        [278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556,
+         556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778,
+         667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611,
+         611, 278, 278, 556, 278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584])),
+}
+for _f in _W.values():
+    _f.update({"°": 400, "—": 1000, "–": 556, "\xa0": 278})
+
+#: resource names of the two stamp fonts on every page
+FONT_REGULAR = "/DsHelv"
+FONT_BOLD = "/DsHelvB"
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    widths = _W[font]
+    return sum(widths.get(c, 556) for c in text) * size / 1000
+
+
+def pdf_string(text: str) -> bytes:
+    """A PDF literal string in WinAnsi (cp1252) encoding, escaped."""
+    raw = text.encode("cp1252", "replace")
+    raw = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+    return b"(" + raw + b")"
+
+
+def _n(x: float) -> bytes:
+    """A number for a content stream: 3 decimals, no trailing zeros (deterministic)."""
+    s = f"{x:.3f}".rstrip("0").rstrip(".")
+    return (s if s not in ("-0", "") else "0").encode()
+
+
+def matrix_bytes(m: tuple[float, ...]) -> bytes:
+    return b" ".join(_n(v) for v in m)
+
+
+# --------------------------------------------------------------------------- placement
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a source page goes: the sheet size and the matrix from the source page's user
+    space to the sheet (rotation, scale, offset)."""
+
+    sheet: tuple[float, float]
+    matrix: tuple[float, float, float, float, float, float]
+    #: the rectangle the page occupies on the sheet (x0, y0, x1, y1)
+    frame: tuple[float, float, float, float]
+    scale: float
+
+
+def rotation_matrix(box: tuple[float, float, float, float], rotate: int) -> tuple[tuple[float, ...], float, float]:
+    """Matrix from a page's user space to its upright displayed space (origin bottom-left),
+    and the displayed width and height. ``rotate`` is the page's /Rotate (clockwise)."""
+    x0, y0, x1, y1 = box
+    w, h = x1 - x0, y1 - y0
+    r = rotate % 360
+    if r == 90:
+        return (0, -1, 1, 0, -y0, x1), h, w
+    if r == 180:
+        return (-1, 0, 0, -1, x1, y1), w, h
+    if r == 270:
+        return (0, 1, -1, 0, y1, -x0), h, w
+    return (1, 0, 0, 1, -x0, -y0), w, h
+
+
+def multiply(m1: tuple[float, ...], m2: tuple[float, ...]) -> tuple[float, ...]:
+    """m1 then m2 (PDF row-vector convention: p' = p × m1 × m2)."""
+    a1, b1, c1, d1, e1, f1 = m1
+    a2, b2, c2, d2, e2, f2 = m2
+    return (
+        a1 * a2 + b1 * c2,
+        a1 * b2 + b1 * d2,
+        c1 * a2 + d1 * c2,
+        c1 * b2 + d1 * d2,
+        e1 * a2 + f1 * c2 + e2,
+        e1 * b2 + f1 * d2 + f2,
+    )
+
+
+def sheet_for(width: float, height: float) -> tuple[float, float]:
+    """A4 in the orientation of the content."""
+    return (A4[1], A4[0]) if width > height else A4
+
+
+def place(box: tuple[float, float, float, float], rotate: int = 0, *, fit: bool = True) -> Placement:
+    """Placement of a page with crop box ``box`` and ``/Rotate`` ``rotate`` on an A4 sheet,
+    scaled (never enlarged) into the area between the stamp bands and centred."""
+    rot, w, h = rotation_matrix(box, rotate)
+    if w <= 0 or h <= 0:
+        raise ValueError("empty page box")
+    sheet = sheet_for(w, h)
+    if not fit:
+        return Placement(sheet, rot, (0, 0, w, h), 1.0)
+    area_w = sheet[0] - 2 * SIDE
+    area_h = sheet[1] - TOP_BAND - BOTTOM_BAND
+    s = min(area_w / w, area_h / h, 1.0)
+    dw, dh = w * s, h * s
+    tx = (sheet[0] - dw) / 2
+    ty = BOTTOM_BAND + (area_h - dh) / 2
+    m = multiply(rot, (s, 0, 0, s, tx, ty))
+    return Placement(sheet, m, (tx, ty, tx + dw, ty + dh), s)
+
+
+# --------------------------------------------------------------------------- stamps
+
+
+def exhibit_stamp(sheet: tuple[float, float], number: int, page: int, pages: int, header: str = "") -> bytes:
+    """The framed "Pièce n° X — p. y/z" at the top right, and an optional small header
+    (case reference, parties) at the top left, both inside the top band."""
+    label = f"Pièce n° {number} — p. {page}/{pages}"
+    size = 9.5
+    tw = text_width(label, "Helvetica-Bold", size)
+    pad = 4.0
+    right = sheet[0] - SIDE
+    top = sheet[1] - 2.2 * MM
+    bh = size + 2 * pad - 1
+    bx, by = right - tw - 2 * pad, top - bh
+    out = [
+        b"q 0.7 w 0 0 0 RG 1 1 1 rg",
+        b"%s %s %s %s re B" % (_n(bx), _n(by), _n(tw + 2 * pad), _n(bh)),
+        b"0 0 0 rg BT %s %s Tf %s %s Td %s Tj ET" % (
+            FONT_BOLD.encode(), _n(size), _n(bx + pad), _n(by + pad + 0.6), pdf_string(label)),
+    ]
+    if header:
+        hsize = 7.0
+        room = bx - SIDE - 6
+        header = _fit(header, "Helvetica", hsize, room)
+        if header:
+            out.append(b"0.35 g BT %s %s Tf %s %s Td %s Tj ET" % (
+                FONT_REGULAR.encode(), _n(hsize), _n(SIDE), _n(by + pad + 0.6), pdf_string(header)))
+    out.append(b"Q")
+    return b"\n".join(out) + b"\n"
+
+
+def page_number(sheet: tuple[float, float], n: int, total: int, footer: str = "") -> bytes:
+    """The dossier page number "N / M", centred in the bottom band, with an optional small
+    footer text at the bottom left."""
+    label = f"{n} / {total}"
+    size = 9.0
+    tw = text_width(label, "Helvetica", size)
+    y = BOTTOM_BAND / 2 - size / 3
+    out = [b"q 0 g BT %s %s Tf %s %s Td %s Tj ET" % (
+        FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(y), pdf_string(label))]
+    if footer:
+        fsize = 6.5
+        room = (sheet[0] - tw) / 2 - SIDE - 12
+        footer = _fit(footer, "Helvetica", fsize, room)
+        if footer:
+            out.append(b"0.4 g BT %s %s Tf %s %s Td %s Tj ET" % (
+                FONT_REGULAR.encode(), _n(fsize), _n(SIDE), _n(y), pdf_string(footer)))
+    out.append(b"Q")
+    return b"\n".join(out) + b"\n"
+
+
+def frame(rect: tuple[float, float, float, float]) -> bytes:
+    """A hairline grey frame around a placed exhibit page (shows where the evidence ends
+    and the dossier's own marks begin)."""
+    x0, y0, x1, y1 = rect
+    return b"q 0.4 w 0.6 G %s %s %s %s re S Q\n" % (_n(x0), _n(y0), _n(x1 - x0), _n(y1 - y0))
+
+
+def _fit(text: str, font: str, size: float, room: float) -> str:
+    if room <= 20:
+        return ""
+    if text_width(text, font, size) <= room:
+        return text
+    while text and text_width(text + "…", font, size) > room:
+        text = text[:-1]
+    return (text.rstrip() + "…") if text else ""
