@@ -589,7 +589,8 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
         return None, [Problem(label, None, "", f"cannot read: {e.strerror}")]
     reader = _Reader(label, root)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        # libyaml's composer when available: same nodes and line marks, ~10x faster
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 1 if mark else None
