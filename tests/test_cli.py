@@ -48,3 +48,13 @@ def test_compute_past_the_tables_names_the_missing_rate():
 def test_bad_date_option():
     proc = run_cli("compute", SAMPLES / "studio-graphique", "--at", "2026-02-30")
     assert proc.returncode == 2 and "not a real date" in proc.stderr
+
+
+def test_every_case_file_key_is_documented():
+    from dossier import casefile
+
+    doc = (ROOT / "docs" / "case-file.md").read_text()
+    specs = [casefile.CASE, casefile.CREDITOR, casefile.DEBTOR, casefile.TERMS, casefile.INVOICE,
+             casefile.PAYMENT, casefile.CREDIT_NOTE, casefile.EXHIBIT, casefile.NOTICE, casefile.ADDRESS, casefile.BANK]
+    missing = sorted({k for spec in specs for k in spec if f"`{k}`" not in doc and f"{k}," not in doc and f"{{{k}" not in doc and f" {k}}}" not in doc})
+    assert missing == []
