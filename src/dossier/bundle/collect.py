@@ -91,7 +91,9 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
             elif old.sha256 is None and spec.sha256:
                 found[i] = (old_sort, replace(old, sha256=spec.sha256))
             return
-        sort = (group, spec.date or date.max, rank, order)
+        # contractual documents in their logical order (contract, quote, order, terms),
+        # everything else chronologically
+        sort = (group, rank, spec.date or date.max, order) if group == 0 else (group, spec.date or date.max, rank, order)
         seen[key] = len(found)
         found.append((sort, spec))
 

@@ -82,7 +82,10 @@ class CourtChoice:
     @property
     def addressee(self) -> str:
         """The opening line of the requête: "Monsieur le Président / Madame la Présidente"."""
-        return f"Madame, Monsieur le Président du {self.name or self.kind_label.lower()}"
+        if self.name:
+            return f"Madame, Monsieur le Président du {self.name}"
+        return (f"Madame, Monsieur le Président du {self.kind_label.lower()} dans le ressort duquel se trouve "
+                f"{self.seat_words} ({self.postal_code} {self.town})")
 
     @property
     def seat_words(self) -> str:
@@ -145,7 +148,7 @@ def choose_court(creditor: Party, debtor: Party, named: str | None = None) -> Co
         check = None
     else:
         kind_words = "tribunal de commerce (ou tribunal des activités économiques)" if kind == TC else "tribunal judiciaire"
-        check = (f"Juridiction à vérifier : le {kind_words} compétent pour le code postal "
+        check = (f"Le {kind_words} compétent pour le code postal "
                  f"{debtor.address.postal_code} ({town}) — annuaire des juridictions sur justice.fr ; "
                  "indiquez-le avec la clé « court: » du dossier.")
         if not certain:
