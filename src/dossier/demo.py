@@ -49,7 +49,7 @@ def run_demo(output: Path, at: date) -> Iterator[str]:
         yield f"{case.reference}: total {st.total} EUR at {at} -> {out}/decompte.txt"
         for line in _letters(case, at, rates):
             yield line
-        for line in _bundle(case, at, rates, st.total):
+        for line in _bundle(case, at, rates, st.outstanding + st.penalties):
             yield line
 
 
@@ -62,16 +62,17 @@ def _letters(case, at, rates) -> Iterator[str]:
         yield f"  {path.relative_to(case.root)}"
 
 
-def _bundle(case, at, rates, total) -> Iterator[str]:
+def _bundle(case, at, rates, claim) -> Iterator[str]:
     try:
         from dossier.bundle import write_bundle
     except ImportError:
         return
     from decimal import Decimal
 
-    purposes = ["court"] + (["bailiff"] if total <= Decimal("5000") else [])
+    # petites créances: up to 5,000 EUR of principal and interest (CPCE L125-1, R125-1)
+    purposes = ["court"] + (["bailiff"] if claim <= Decimal("5000") else [])
     for purpose in purposes:
-        path = case.out_dir / f"dossier-{'injonction-de-payer' if purpose == 'court' else 'petites-creances'}.pdf"
-        result = write_bundle(case, at, rates, path, purpose=purpose)
-        pages = getattr(result, "pages", "?")
-        yield f"  {path.relative_to(case.root)} ({pages} pages)"
+        result, pdf, docx = write_bundle(case, at, rates, purpose=purpose)
+        yield f"  {pdf.relative_to(case.root)} ({result.pages} pages, {pdf.stat().st_size // 1024} KiB)"
+        if docx is not None:
+            yield f"  {docx.relative_to(case.root)}"
