@@ -1,0 +1,310 @@
+"""The escalation ladder: which stage is due next, when, by which channel, and why.
+
+Pure computation over a :class:`~dossier.model.Case`, its journal entries and a date: no
+I/O (the caller reads the journal). Default timings (shared/DESIGN.md), in days relative
+to the due date of the oldest unpaid invoice, overridable per case (``ladder:`` key):
+
+=====================  ======  =====================================================
+stage                  timing  channel
+=====================  ======  =====================================================
+rappel-preventif       −5      email (only before the due date)
+relance-1              +1      email
+relance-2              +7      email + phone call
+echeancier             +14     email (letter when the debtor has no email address)
+dernier-avis           +30     email and letter
+mise-en-demeure        —       LRAR letter, ``MIN_GAP`` days after the dernier avis
+injonction-de-payer    —       court, the day after the mise en demeure's deadline
+petites-creances       —       commissaire de justice, same (claims ≤ 5,000 EUR)
+=====================  ======  =====================================================
+
+Rules:
+
+- A stage is *done* when the case file lists it as a notice or the journal records it as
+  sent. The next stage is the first not done, never earlier than ``MIN_GAP`` days after the
+  last notice (catching up on a forgotten case does not fire three emails in one day).
+- A stage whose moment has passed without use is skipped only when it makes no sense any
+  more: a rappel préventif after the due date; an échéancier once the dernier avis or the
+  mise en demeure has gone.
+- A payment promise (``promised_date`` on a notice, e.g. after the relance-2 call) or an
+  échéancier pauses escalation until the promised date (+ ``PROMISE_GRACE`` days). A
+  promise that passed with money still owed is *broken*: the debtor counts as chronic.
+- After the mise en demeure: its deadline is ``deadline_days`` (8) from its receipt when
+  recorded, else from sending + ``POSTAL_DAYS``, moved off weekends and public holidays
+  (C. civ. 1344; CPC 642 reasoning). Then the court stage: petites-créances (CPCE L125-1)
+  when the claim is at most 5,000 EUR, else injonction de payer (CPC 1405).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Iterable
+
+from dossier.model import STAGES, Case, Notice
+
+#: minimum days between two notices
+MIN_GAP = 7
+#: days a promise is given before escalation resumes
+PROMISE_GRACE = 2
+#: assumed postal delay when an LRAR's receipt is not recorded
+POSTAL_DAYS = 3
+#: procédure simplifiée ceiling (principal and interest), CPCE L125-1
+PETITES_CREANCES_MAX = Decimal("5000.00")
+
+
+@dataclass(frozen=True)
+class StageInfo:
+    id: str
+    #: French name used in subjects and documents
+    title: str
+    #: default timing in days after the due date (None: relative to the previous stage)
+    offset: int | None
+    #: channels, primary first
+    channels: tuple[str, ...]
+    #: formal stages: no softening, always "vous", penalties claimed in full
+    formal: bool
+    #: the stage is delivered as an email (the PDF is its printable version)
+    email_stage: bool
+
+
+STAGE_INFO: dict[str, StageInfo] = {
+    s.id: s
+    for s in (
+        StageInfo("rappel-preventif", "Rappel d'échéance", -5, ("email",), False, True),
+        StageInfo("relance-1", "Relance 1er rappel", 1, ("email",), False, True),
+        StageInfo("relance-2", "2e relance", 7, ("email", "phone"), False, True),
+        StageInfo("echeancier", "Proposition d'échéancier de paiement", 14, ("email", "letter"), False, False),
+        StageInfo("dernier-avis", "Dernier avis avant mise en demeure", 30, ("email", "letter"), True, True),
+        StageInfo("mise-en-demeure", "Mise en demeure de payer", None, ("lrar", "email"), True, False),
+        StageInfo("injonction-de-payer", "Requête en injonction de payer", None, ("court",), True, False),
+        StageInfo("petites-creances", "Procédure simplifiée de recouvrement des petites créances", None, ("bailiff",), True, False),
+    )
+}
+assert tuple(STAGE_INFO) == STAGES
+
+#: stages this module's letters cover (the court stages are documents of dossier.bundle)
+LETTER_STAGES = STAGES[:6]
+
+
+@dataclass(frozen=True)
+class History:
+    """What the debtor's record says, for the tone of letters and the plan."""
+
+    #: invoices of the case that were or are paid late (as of the date)
+    late_invoices: int
+    #: payment promises or plans that passed with money still owed
+    broken_promises: int
+    #: notices already sent (case file + journal)
+    notices: int
+    #: "first" (a first late payment), "repeat" or "chronic"
+    profile: str
+
+    @property
+    def chronic(self) -> bool:
+        return self.profile == "chronic"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    case: str
+    stage: str | None  # None: nothing to do
+    due_on: date | None
+    channel: str | None
+    reason: str  # French-free, user-facing English sentence
+
+    def to_json(self) -> dict:
+        return {
+            "case": self.case,
+            "stage": self.stage,
+            "due_on": self.due_on.isoformat() if self.due_on else None,
+            "channel": self.channel,
+            "reason": self.reason,
+        }
+
+
+def timings(case: Case) -> dict[str, int | None]:
+    """Stage offsets in days after the due date, with the case's overrides."""
+    out: dict[str, int | None] = {s: i.offset for s, i in STAGE_INFO.items()}
+    for stage, days in case.ladder:
+        if stage in out:
+            out[stage] = days
+    return out
+
+
+def outstanding_by_invoice(case: Case, at: date) -> dict[str, Decimal]:
+    """Principal still owed per invoice on ``at``: amount − credit notes − payments, a
+    payment without an invoice going to the oldest due invoice first (C. civ. 1342-10).
+    A light version of the décompte's imputation, enough to plan (no rates needed)."""
+    owed = {i.number: i.amount_incl_tax for i in case.invoices}
+    for c in case.credit_notes:
+        if c.date <= at and c.invoice in owed:
+            owed[c.invoice] -= c.amount
+    free: list[Decimal] = []
+    for c in case.credit_notes:
+        if c.date <= at and c.invoice not in owed:
+            free.append(c.amount)
+    for p in sorted(case.payments, key=lambda p: p.date):
+        if p.date > at:
+            continue
+        if p.invoice in owed:
+            take = min(p.amount, max(owed[p.invoice], Decimal(0)))
+            owed[p.invoice] -= take
+            if p.amount > take:
+                free.append(p.amount - take)
+        else:
+            free.append(p.amount)
+    order = sorted(case.invoices, key=lambda i: (i.due, i.number))
+    for amount in free:
+        for inv in order:
+            if amount <= 0:
+                break
+            take = min(amount, max(owed[inv.number], Decimal(0)))
+            owed[inv.number] -= take
+            amount -= take
+    return {n: max(v, Decimal(0)) for n, v in owed.items()}
+
+
+def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...]:
+    """Notices of the case file plus the journal's sent entries, by date."""
+    from dossier.journal import as_notices
+
+    extra = as_notices(case.root, tuple(journal_entries)) if journal_entries else ()
+    return tuple(sorted((*case.notices, *extra), key=lambda n: (n.date, STAGES.index(n.stage) if n.stage in STAGES else 99)))
+
+
+def history(case: Case, at: date, notices: Iterable[Notice] | None = None) -> History:
+    notices = tuple(case.notices if notices is None else notices)
+    owed = outstanding_by_invoice(case, at)
+    late = 0
+    for inv in case.invoices:
+        if inv.due >= at:
+            continue
+        if owed[inv.number] > 0:
+            late += 1
+            continue
+        # paid: late if the last money came after the due date
+        last = max((p.date for p in case.payments if p.invoice == inv.number and p.date <= at), default=None)
+        if last is not None and last > inv.due:
+            late += 1
+    total_owed = sum(owed.values(), Decimal(0))
+    broken = sum(1 for n in notices if n.promised_date and n.promised_date < at and total_owed > 0)
+    sent = sum(1 for n in notices if n.date <= at)
+    if broken or late >= 3:
+        profile = "chronic"
+    elif late >= 2 or sent >= 3:
+        profile = "repeat"
+    else:
+        profile = "first"
+    return History(late, broken, sent, profile)
+
+
+def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_days: int = 8) -> PlanItem:
+    """The next stage for ``case`` as of ``at`` (see the module docstring for the rules)."""
+    from dossier.law.deadlines import deadline
+
+    ref = case.reference
+    owed = outstanding_by_invoice(case, at)
+    unpaid = sorted((i for i in case.invoices if owed[i.number] > 0), key=lambda i: (i.due, i.number))
+    if not unpaid:
+        return PlanItem(ref, None, None, None, "nothing outstanding: every invoice is paid or credited")
+    total = sum(owed.values(), Decimal(0))
+    notices = all_notices(case, journal_entries)
+    past = [n for n in notices if n.date <= at]
+    done = {n.stage for n in past}
+    last = max((n.date for n in past), default=None)
+    t = timings(case)
+    due = unpaid[0].due
+    debtor_email = bool(case.debtor.email)
+    hist = history(case, at, past)
+
+    # a promise or a plan pauses escalation
+    promises = [n for n in past if n.promised_date is not None]
+    if promises:
+        p = max(promises, key=lambda n: (n.date, n.promised_date))
+        resume = p.promised_date + timedelta(days=PROMISE_GRACE)
+        if at < resume:
+            nxt = _first_open(done, due, at, t, hist)
+            return PlanItem(
+                ref, nxt, resume, _channel(nxt, debtor_email),
+                f"paused: payment promised for {p.promised_date.isoformat()} ({p.stage} of {p.date.isoformat()});"
+                f" escalation resumes on {resume.isoformat()} if {total} EUR is still owed",
+            )
+
+    # after a mise en demeure: the court stages
+    med = [n for n in past if n.stage == "mise-en-demeure"]
+    if med:
+        m = min(med, key=lambda n: n.date)
+        start = m.received or (m.date + timedelta(days=POSTAL_DAYS))
+        end = deadline(start, deadline_days)
+        stage = "petites-creances" if total <= PETITES_CREANCES_MAX else "injonction-de-payer"
+        other = "injonction-de-payer" if stage == "petites-creances" else None
+        basis = "received" if m.received else f"sent + {POSTAL_DAYS} days"
+        why = (
+            f"mise en demeure of {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; "
+            f"{total} EUR still owed"
+        )
+        if other:
+            why += " (≤ 5,000 EUR: procédure simplifiée via a commissaire de justice, or injonction de payer)"
+        return PlanItem(ref, stage, end + timedelta(days=1), _channel(stage, debtor_email), why)
+
+    stage = _first_open(done, due, at, t, hist)
+    if stage == "mise-en-demeure":
+        base = max((n.date for n in past if n.stage == "dernier-avis"), default=due + timedelta(days=t["dernier-avis"] or 30))
+        when = base + timedelta(days=MIN_GAP)
+    else:
+        when = due + timedelta(days=t[stage] or 0)
+    if last is not None and stage != "rappel-preventif":
+        when = max(when, last + timedelta(days=MIN_GAP))
+    n_late = len([i for i in unpaid if i.due < at])
+    if when <= at:
+        state = "due now" if when == at else f"due since {when.isoformat()}"
+    else:
+        state = f"due on {when.isoformat()}"
+    why = f"{state}: {total} EUR owed on {len(unpaid)} invoice(s), oldest {unpaid[0].number} due {due.isoformat()}"
+    if n_late == 0:
+        why += " (not yet late)"
+    if done:
+        why += f"; done: {', '.join(s for s in STAGES if s in done)}"
+    if hist.profile != "first":
+        why += f"; debtor profile: {hist.profile}"
+    return PlanItem(ref, stage, when, _channel(stage, debtor_email), why)
+
+
+def _first_open(done: set[str], due: date, at: date, t: dict[str, int | None], hist: History) -> str:
+    started = bool(done & set(LETTER_STAGES))
+    for stage in LETTER_STAGES:
+        if stage in done:
+            continue
+        if stage == "rappel-preventif" and (at > due + timedelta(days=0) or started):
+            continue  # too late for a courtesy reminder
+        if stage == "echeancier" and (done & {"dernier-avis", "mise-en-demeure"}):
+            continue
+        later = LETTER_STAGES[LETTER_STAGES.index(stage) + 1 :]
+        if any(s in done for s in later):
+            continue  # the case has moved past this stage outside the tool
+        return stage
+    return "mise-en-demeure"
+
+
+def _channel(stage: str | None, debtor_email: bool) -> str | None:
+    if stage is None:
+        return None
+    ch = STAGE_INFO[stage].channels
+    if stage == "echeancier":
+        return "email" if debtor_email else "letter"
+    if stage == "dernier-avis":
+        return "email+letter" if debtor_email else "letter"
+    if stage == "relance-2":
+        return "email+phone" if debtor_email else "phone"
+    if stage == "mise-en-demeure":
+        return "lrar"
+    if ch[0] == "email" and not debtor_email:
+        return "letter"
+    return ch[0]
+
+
+def plan(cases: Iterable[Case], at: date, journals: dict[str, tuple] | None = None) -> list[PlanItem]:
+    """:func:`next_step` for each case; ``journals`` maps a case reference to its entries."""
+    journals = journals or {}
+    return [next_step(c, at, journals.get(c.reference, ())) for c in cases]

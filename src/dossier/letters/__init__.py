@@ -1,0 +1,388 @@
+"""The escalation documents: reminders, payment plan, dernier avis, mise en demeure.
+
+``render_stage`` turns a case, a stage and a date into bytes (PDF letter, DOCX, ``.eml``,
+and the relance-2 phone-call sheet) without touching the disk; ``write_stage`` writes them
+atomically, refuses to overwrite what the journal records as sent, sends the email when
+asked and records everything in the case's ``journal.jsonl``.
+
+Templates (``templates/letters/``, overridable with ``--templates DIR`` or the case's
+``templates:`` key):
+
+- ``<stage>.html`` — the stage's content, shared by the PDF letter, the DOCX and the email;
+- ``_letter.html`` + ``letter.css`` — the printed letter's frame (sender, window, refs,
+  signature); ``letter.docx`` — the same frame for Word;
+- ``_email.html`` — the email's HTML part; ``<stage>.txt`` (optional) — hand-written text
+  part, otherwise derived from the HTML;
+- ``_cover.html`` — body of the email carrying a letter as PDF; ``_rib.html``,
+  ``_call-sheet.html``, ``_accord.html``, ``_decompte.html``… — parts and extra pages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from dossier.errors import DossierError, EvidenceError, JournalError
+from dossier.ladder import LETTER_STAGES, STAGE_INFO, all_notices
+from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
+from dossier.model import Case
+
+FORMATS = ("pdf", "docx", "eml")
+QR_CID = "qr-sepa@dossier"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One stage's documents in memory: file name -> bytes."""
+
+    stage: str
+    files: dict[str, bytes]
+    #: the email's recipient (None without email)
+    recipient: str | None
+    sender: str | None
+    message_id: str | None
+    invoices: tuple[str, ...]
+    total: str
+    context: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Written:
+    stage: str
+    paths: tuple[Path, ...]
+    entry: Any  # the JournalEntry recorded, or None
+    sent: bool
+
+
+def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
+    items = [x.strip().lower() for x in (text.split(",") if isinstance(text, str) else text) if x.strip()]
+    bad = [x for x in items if x not in FORMATS]
+    if bad or not items:
+        raise DossierError(f"--format: {','.join(bad) or text!r}: expected a comma-separated list of {', '.join(FORMATS)}")
+    return tuple(dict.fromkeys(items))
+
+
+def _slug(s: str) -> str:
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-") or "document"
+
+
+def template_dirs(case: Case, options: LetterOptions) -> tuple:
+    return (*options.templates, case.templates)
+
+
+def _render(name: str, ctx: dict, dirs) -> str:
+    from dossier.render.templates import render
+
+    return render(name, ctx, dirs)
+
+
+def _pdf(html: str, ctx: dict, title: str, dirs) -> bytes:
+    from dossier.render.pdf import PdfMeta, html_to_pdf
+    from dossier.render.templates import SHIPPED_DIR
+
+    meta = PdfMeta(
+        title=title,
+        date=ctx["at"],
+        author=ctx["creditor"].name,
+        subject=f"{ctx['reference']} — {ctx['stage_title']}",
+        keywords=(ctx["stage"], ctx["reference"], *ctx["claim"].numbers),
+    )
+    base = next((str(d) for d in dirs if d is not None), str(SHIPPED_DIR))
+    return html_to_pdf(html, base_url=base, metadata=meta)
+
+
+def render_stage(
+    case: Case,
+    stage: str,
+    at: date,
+    statement,
+    *,
+    journal_entries: tuple = (),
+    options: LetterOptions = LetterOptions(),
+    formats: Iterable[str] = FORMATS,
+    when: datetime | None = None,
+) -> Rendered:
+    """Every document of ``stage`` as bytes. ``when`` is the email's Date (default: the
+    ``--at`` date at 09:00 Paris time, so the file is reproducible)."""
+    from dossier import mail
+
+    formats = tuple(formats)
+    ctx = build_context(case, stage, at, statement, journal_entries=journal_entries, options=options)
+    dirs = template_dirs(case, options)
+    body_name = f"letters/{stage}.html"
+    after = {"echeancier": "letters/_accord.html", "mise-en-demeure": "letters/_mise-en-demeure-annex.html"}.get(stage)
+    files: dict[str, bytes] = {}
+    info = STAGE_INFO[stage]
+    title = ctx["subject"]
+
+    letter_pdf = None
+    if "pdf" in formats or "eml" in formats and not info.email_stage or stage == "dernier-avis" and "eml" in formats:
+        html = _render("letters/_letter.html", {**ctx, "body_template": body_name, "after_template": after}, dirs)
+        letter_pdf = _pdf(html, ctx, title, dirs)
+        if "pdf" in formats:
+            files[f"{stage}.pdf"] = letter_pdf
+    if stage == "relance-2" and "pdf" in formats:
+        html = _render("letters/_call-sheet.html", ctx, dirs)
+        files["relance-2-fiche-appel.pdf"] = _pdf(html, ctx, f"Fiche d'appel — {case.reference}", dirs)
+
+    if "docx" in formats:
+        from dossier.render.docx import render_docx
+        from dossier.render.templates import find_template, has_template
+
+        name = f"letters/{stage}.docx" if has_template(f"letters/{stage}.docx", dirs) else "letters/letter.docx"
+        body_html = _render(body_name, ctx, dirs)
+        after_html = _render(after, ctx, dirs) if after else ""
+        images = {}
+        pay = ctx["payment"]
+        if pay and pay.qr_svg and pay.qr_png:
+            images[pay.qr_svg] = pay.qr_png
+        from docxtpl import Listing
+
+        c = ctx["creditor"]
+        sender_lines = [x for x in (c.form_line, *c.address_lines) if x]
+        if c.phone:
+            sender_lines.append(f"Tél. {c.phone}")
+        if c.email:
+            sender_lines.append(c.email)
+        ids = " — ".join(x for x in (c.rcs, f"SIRET {c.siret}" if c.siret else None, f"TVA {c.vat_number}" if c.vat_number else None) if x)
+        if ids:
+            sender_lines.append(ids)
+        docx_ctx = {
+            **ctx,
+            "sender_lines": Listing("\n".join(sender_lines)),
+            "recipient_block": Listing("\n".join(ctx["recipient_lines"])),
+        }
+        files[f"{stage}.docx"] = _docx(find_template(name, dirs), docx_ctx, body_html, after_html, images, ctx, title)
+
+    recipient = sender = message_id = None
+    if "eml" in formats:
+        if not case.debtor.email:
+            raise DossierError(f"{case.case_file}: debtor.email: needed to write the {stage} email (or use --format pdf,docx)")
+        if not case.creditor.email:
+            raise DossierError(f"{case.case_file}: creditor.email: needed as the email's sender")
+        pay = ctx["payment"]
+        inline = {QR_CID: pay.qr_png} if pay and pay.qr_png else {}
+        ectx = {**ctx, "qr_cid": f"cid:{QR_CID}" if inline else None}
+        email_body = body_name if info.email_stage else "letters/_cover.html"
+        html = _render("letters/_email.html", {**ectx, "body_template": email_body}, dirs)
+        from dossier.render.templates import has_template
+
+        if has_template(f"letters/{stage}.txt", dirs):
+            text = _render(f"letters/{stage}.txt", ctx, dirs)
+        else:
+            from dossier.render.text import html_to_text
+
+            text = html_to_text(_render(email_body, {**ectx, "qr_cid": None}, dirs)) + _text_signature(ctx)
+        atts = _email_attachments(case, stage, ctx, letter_pdf, dirs)
+        raw = mail.build_email(
+            sender=(case.creditor.name, case.creditor.email),
+            to=[(case.debtor.name, case.debtor.email)],
+            subject=ctx["subject"],
+            text=text,
+            html=html,
+            attachments=atts,
+            inline_images=inline,
+            when=when or mail.paris_morning(at),
+            headers={"X-Dossier-Reference": case.reference, "X-Dossier-Stage": stage},
+        )
+        files[f"{stage}.eml"] = raw
+        recipient, sender, message_id = case.debtor.email, case.creditor.email, mail.message_id(raw)
+
+    claim = ctx["claim"]
+    return Rendered(stage, files, recipient, sender, message_id, claim.numbers, str(claim.total), ctx)
+
+
+def _docx(template: Path, docx_ctx: dict, body_html: str, after_html: str, images: dict, ctx: dict, title: str) -> bytes:
+    from dossier.render.docx import render_docx
+
+    return render_docx(
+        template,
+        docx_ctx,
+        body_html=body_html,
+        after_html=after_html,
+        at=ctx["at"],
+        title=title,
+        author=ctx["creditor"].name,
+        subject=ctx["subject"],
+        images=images,
+    )
+
+
+def _text_signature(ctx: dict) -> str:
+    c = ctx["creditor"]
+    lines = ["", "--"]
+    if c.person:
+        lines.append(c.person + (f", {c.person_title}" if c.person_title else ""))
+    lines.append(c.name)
+    lines.extend(c.address_lines)
+    if c.phone:
+        lines.append(f"Tél. {c.phone}")
+    if c.email:
+        lines.append(c.email)
+    lines.append(f"{c.legal_line} — Réf. {ctx['reference']}")
+    return "\n".join(lines) + "\n"
+
+
+def _email_attachments(case: Case, stage: str, ctx: dict, letter_pdf: bytes | None, dirs) -> list:
+    """What each stage's email carries (shared/DESIGN.md, issue #3)."""
+    from dossier import mail
+
+    out: list[mail.Attachment] = []
+    info = STAGE_INFO[stage]
+    if letter_pdf is not None and (not info.email_stage or stage == "dernier-avis"):
+        out.append(mail.Attachment(f"{stage}-{_slug(case.reference)}.pdf", letter_pdf))
+    if stage in ("rappel-preventif", "relance-1", "relance-2", "dernier-avis", "mise-en-demeure"):
+        for number in ctx["claim"].numbers:
+            inv = case.invoice(number)
+            if inv is not None and inv.file is not None:
+                out.append(_file_attachment(inv.file, f"{_slug(number)}{inv.file.suffix.lower()}", case))
+    if stage in ("relance-1", "dernier-avis", "mise-en-demeure"):
+        for e in case.exhibits:
+            if e.kind in ("devis", "bon-de-commande") and e.file is not None:
+                out.append(_file_attachment(e.file, e.file.name, case))
+    pay = ctx["payment"]
+    if pay is not None and stage != "echeancier":
+        html = _render("letters/_rib.html", ctx, dirs)
+        out.append(mail.Attachment(f"RIB-{_slug(case.creditor.name)}.pdf", _pdf(html, ctx, f"RIB — {case.creditor.name}", dirs)))
+    return out
+
+
+_MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png",
+         ".eml": "message/rfc822", ".txt": "text/plain"}
+
+
+def _file_attachment(path: Path, name: str, case: Case):
+    from dossier import mail
+
+    p = path if path.is_absolute() else case.root / path
+    try:
+        data = p.read_bytes()
+    except OSError as e:
+        raise EvidenceError(f"{case.case_file}: {p}: cannot read the file to attach: {e.strerror}") from None
+    mime = _MIME.get(p.suffix.lower(), "application/octet-stream")
+    if mime == "message/rfc822":
+        mime = "application/octet-stream"  # attach as a file, not re-parsed
+    return mail.Attachment(name, data, mime)
+
+
+def with_journal(case: Case, entries: tuple) -> Case:
+    """The case with the journal's sent notices added (so the décompte sees a mise en
+    demeure sent by the tool, for a consumer's legal interest)."""
+    return dataclasses.replace(case, notices=all_notices(case, entries))
+
+
+def write_stage(
+    case: Case,
+    stage: str,
+    at: date,
+    rates,
+    *,
+    out_dir: Path | None = None,
+    formats: Iterable[str] = FORMATS,
+    options: LetterOptions = LetterOptions(),
+    force: bool = False,
+    record: bool = True,
+    send: bool = False,
+    mark_sent: bool = False,
+    smtp=None,
+) -> Written:
+    """Render ``stage`` and write its files to ``out_dir`` (default: the case's ``out/``).
+
+    ``send``: deliver the email over SMTP (``smtp``: a :class:`dossier.mail.SmtpConfig`,
+    default from the environment) and record it as sent. ``mark_sent``: record a printed
+    letter as posted (with ``options.lrar_number`` for an LRAR). A stage already recorded
+    as sent for the same invoices is refused unless ``force``; a file recorded as sent is
+    never overwritten (``force`` writes ``name.v2.ext``).
+    """
+    from dossier import journal, mail
+    from dossier.law.penalties import compute_statement
+
+    if stage not in LETTER_STAGES:
+        raise DossierError(f"{stage}: unknown letter stage; expected one of {', '.join(LETTER_STAGES)}")
+    formats = tuple(formats)
+    entries = journal.read_journal(case)
+    full = with_journal(case, entries)
+    statement = compute_statement(full, at, rates)
+    if send and "eml" not in formats:
+        formats = (*formats, "eml")
+    when = datetime.now(timezone.utc).astimezone() if send else None
+    rendered = render_stage(case, stage, at, statement, journal_entries=entries, options=options, formats=formats, when=when)
+
+    if (send or mark_sent) and not force:
+        prior = journal.was_sent(case, stage, rendered.invoices)
+        if prior is not None:
+            raise JournalError(
+                f"{stage}: already sent on {prior.date.isoformat()} ({journal.journal_path(case)}:{prior.line}); "
+                "use --force to send it again"
+            )
+
+    out_dir = Path(out_dir) if out_dir is not None else case.out_dir
+    paths = []
+    for name, data in rendered.files.items():
+        target = journal.guard_output(case, out_dir / name, force=force)
+        journal.write_atomic(target, data)
+        paths.append(target)
+
+    entry = None
+    sent = False
+    if send:
+        eml = next(p for p in paths if p.suffix == ".eml")
+        config = smtp or mail.smtp_config()
+        mail.send(eml.read_bytes(), rendered.sender, [rendered.recipient], config)
+        sent = True
+    if record or send or mark_sent:
+        if send:
+            channel = "email"
+        elif mark_sent:
+            channel = "lrar" if stage == "mise-en-demeure" else ("letter" if not STAGE_INFO[stage].email_stage else "email")
+        else:
+            channel = STAGE_INFO[stage].channels[0]
+        entry = journal.record(
+            case,
+            journal.JournalEntry(
+                stage=stage,
+                date=at,
+                channel=channel,
+                status="sent" if (sent or mark_sent) else "generated",
+                recipient=rendered.recipient if channel == "email" else case.debtor.name,
+                files=tuple(journal.file_entry(case, p) for p in paths),
+                message_id=rendered.message_id if channel == "email" else None,
+                invoices=rendered.invoices,
+                amount=rendered.total,
+                lrar_number=options.lrar_number if channel == "lrar" else None,
+            ),
+        )
+    return Written(stage, tuple(paths), entry, sent or mark_sent)
+
+
+def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: LetterOptions = LetterOptions()) -> list[Path]:
+    """Every letter stage's documents for ``case`` on ``at`` into ``out_dir`` (for
+    ``dossier demo``): nothing is recorded in the journal, nothing is sent. A stage with
+    nothing to claim on that date is skipped."""
+    from dossier.law.penalties import compute_statement
+
+    from dossier import journal
+
+    entries = journal.read_journal(case)
+    statement = compute_statement(with_journal(case, entries), at, rates)
+    out: list[Path] = []
+    formats = FORMATS if case.debtor.email and case.creditor.email else ("pdf", "docx")
+    for stage in LETTER_STAGES:
+        try:
+            rendered = render_stage(case, stage, at, statement, journal_entries=entries, options=options, formats=formats)
+        except DossierError as e:
+            if "nothing to claim" in str(e):
+                continue
+            raise
+        for name, data in rendered.files.items():
+            p = Path(out_dir) / name
+            journal.write_atomic(p, data)
+            out.append(p)
+    return out

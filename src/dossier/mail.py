@@ -1,0 +1,226 @@
+"""Emails: RFC 5322 ``.eml`` files (text and HTML parts, attachments) and SMTP delivery.
+
+**Determinism.** For a given case and ``--at`` date the ``.eml`` is byte-identical: the
+``Date`` header is the ``--at`` date at 09:00 Paris time, the ``Message-ID`` and the MIME
+boundaries are derived from a hash of the content (never random). When an email is really
+sent (``--send``), the ``Date`` is the moment of sending and the file written and hashed in
+the journal is exactly the bytes handed to the server.
+
+**SMTP settings** never live in a case file. They come from environment variables, which
+win, or from a TOML file (``$DOSSIER_SMTP_CONFIG``, else ``~/.config/dossier/smtp.toml``)::
+
+    [smtp]
+    host = "smtp.example.fr"
+    port = 587
+    security = "starttls"        # starttls | ssl | none
+    user = "comptabilite@atelier-martin.fr"
+    password = "…"               # or leave it out and set DOSSIER_SMTP_PASSWORD
+
+Environment: ``DOSSIER_SMTP_HOST``, ``DOSSIER_SMTP_PORT``, ``DOSSIER_SMTP_SECURITY``,
+``DOSSIER_SMTP_USER``, ``DOSSIER_SMTP_PASSWORD``, ``DOSSIER_SMTP_TIMEOUT``. A config file
+holding a password must not be readable by other users (``chmod 600``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from dossier.errors import DeliveryError
+
+SECURITIES = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    mime: str = "application/pdf"
+
+
+def paris_morning(at: date) -> datetime:
+    """``at`` at 09:00 Europe/Paris (the deterministic Date of a generated email)."""
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(at, time(9, 0), tzinfo=ZoneInfo("Europe/Paris"))
+
+
+def build_email(
+    *,
+    sender: tuple[str, str],
+    to: Iterable[tuple[str, str]],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Iterable[Attachment] = (),
+    inline_images: Mapping[str, bytes] | None = None,
+    when: datetime,
+    reply_to: str | None = None,
+    cc: Iterable[tuple[str, str]] = (),
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    """The message as bytes (CRLF line endings, RFC 5322). ``sender`` and ``to`` are
+    ``(display name, address)`` pairs; ``inline_images`` maps a Content-ID (used in the
+    HTML as ``cid:…``) to PNG bytes."""
+    to = list(to)
+    cc = list(cc)
+    attachments = list(attachments)
+    if not to or not all(addr for _, addr in to):
+        raise DeliveryError(f"{subject}: no recipient email address")
+    h = hashlib.sha256()
+    for part in (sender[1], *(a for _, a in to), subject, text, html or "", when.isoformat()):
+        h.update(part.encode("utf-8") + b"\0")
+    for a in attachments:
+        h.update(a.filename.encode() + hashlib.sha256(a.data).digest())
+    digest = h.hexdigest()
+    domain = sender[1].rsplit("@", 1)[-1] or "dossier.invalid"
+
+    msg = EmailMessage(policy=policy.SMTP)
+    msg["From"] = formataddr(sender)
+    msg["To"] = ", ".join(formataddr(x) for x in to)
+    if cc:
+        msg["Cc"] = ", ".join(formataddr(x) for x in cc)
+    if reply_to:
+        msg["Reply-To"] = reply_to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = f"<{digest[:32]}@{domain}>"
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    msg.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+        if inline_images:
+            html_part = msg.get_payload()[1]
+            for cid, png in inline_images.items():
+                html_part.add_related(png, "image", "png", cid=f"<{cid}>", filename=f"{cid.split('@')[0]}.png", disposition="inline")
+    for a in attachments:
+        maintype, _, subtype = a.mime.partition("/")
+        msg.add_attachment(a.data, maintype=maintype, subtype=subtype or "octet-stream", filename=a.filename)
+    for n, part in enumerate(p for p in msg.walk() if p.is_multipart()):
+        part.set_boundary(f"=_dossier_{digest[:20]}_{n}")
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def message_id(raw: bytes) -> str | None:
+    from email import message_from_bytes
+
+    return message_from_bytes(raw, policy=policy.default).get("Message-ID")
+
+
+# -- delivery ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str = "starttls"
+    user: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    origin: str = "environment"
+
+    def __repr__(self) -> str:  # never print the password
+        return f"SmtpConfig(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r}, origin={self.origin!r})"
+
+
+def default_config_file() -> Path:
+    env = os.environ.get("DOSSIER_SMTP_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    return base / "dossier" / "smtp.toml"
+
+
+def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | None = None) -> SmtpConfig:
+    """SMTP settings from the environment, then the config file; raises
+    :class:`DeliveryError` naming what is missing."""
+    import tomllib
+
+    env = os.environ if env is None else env
+    path = Path(config_file).expanduser() if config_file else default_config_file()
+    data: dict = {}
+    origin = "environment"
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")).get("smtp", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise DeliveryError(f"{path}: not a valid TOML file: {e}") from None
+        if not isinstance(data, dict):
+            raise DeliveryError(f"{path}: [smtp]: expected a table")
+        if data.get("password") and os.name == "posix" and path.stat().st_mode & 0o077:
+            raise DeliveryError(f"{path}: holds a password but is readable by other users: run chmod 600 {path}")
+        origin = str(path)
+    elif config_file:
+        raise DeliveryError(f"{path}: SMTP config file not found")
+
+    def get(key: str):
+        v = env.get(f"DOSSIER_SMTP_{key.upper()}")
+        return v if v not in (None, "") else data.get(key)
+
+    host = get("host")
+    if not host:
+        raise DeliveryError(
+            f"no SMTP server configured: set DOSSIER_SMTP_HOST (and _PORT, _SECURITY, _USER, _PASSWORD) "
+            f"or write {path} with an [smtp] table"
+        )
+    security = str(get("security") or "starttls").lower()
+    if security not in SECURITIES:
+        raise DeliveryError(f"SMTP security {security!r}: expected one of {', '.join(SECURITIES)}")
+    port_raw = get("port") or (465 if security == "ssl" else 587 if security == "starttls" else 25)
+    try:
+        port = int(port_raw)
+    except (TypeError, ValueError):
+        raise DeliveryError(f"SMTP port {port_raw!r} is not a number") from None
+    user = get("user")
+    password = get("password")
+    if user and not password:
+        raise DeliveryError(f"SMTP user {user!r} has no password: set DOSSIER_SMTP_PASSWORD")
+    timeout = float(get("timeout") or 30)
+    return SmtpConfig(str(host), port, security, user, password, timeout, origin)
+
+
+def send(raw: bytes, sender: str, recipients: Iterable[str], config: SmtpConfig) -> None:
+    """Deliver ``raw`` over SMTP. Raises :class:`DeliveryError` with the server's answer."""
+    recipients = list(recipients)
+    where = f"{config.host}:{config.port}"
+    try:
+        if config.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=ssl.create_default_context())
+        else:
+            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+        with client:
+            client.ehlo()
+            if config.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+                client.ehlo()
+            if config.user:
+                client.login(config.user, config.password or "")
+            refused = client.sendmail(sender, recipients, raw)
+    except smtplib.SMTPAuthenticationError as e:
+        raise DeliveryError(f"{where}: authentication refused for {config.user!r}: {_answer(e)}") from None
+    except smtplib.SMTPRecipientsRefused as e:
+        raise DeliveryError(f"{where}: recipients refused: {', '.join(e.recipients)}") from None
+    except smtplib.SMTPNotSupportedError as e:
+        raise DeliveryError(f"{where}: {e} (check DOSSIER_SMTP_SECURITY)") from None
+    except smtplib.SMTPResponseException as e:
+        raise DeliveryError(f"{where}: server refused the message: {_answer(e)}") from None
+    except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
+        raise DeliveryError(f"{where}: cannot deliver: {e}") from None
+    if refused:
+        raise DeliveryError(f"{where}: some recipients were refused: {', '.join(refused)}")
+
+
+def _answer(e: smtplib.SMTPResponseException) -> str:
+    msg = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
+    return f"{e.smtp_code} {msg}"
