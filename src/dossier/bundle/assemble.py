@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 
 from dossier.bundle import stamp as st
 from dossier.bundle.collect import collect_exhibits, notice_title
-from dossier.bundle.exhibits import ExhibitSpec, ImagePolicy, LoadedExhibit, OutlineItem, SourcePage, load_exhibit
+from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
 from dossier.errors import DossierError
 from dossier.model import Case
 
@@ -168,7 +168,8 @@ def build_bundle(
     steps = SIZE_STEPS if max_size else SIZE_STEPS[:1]
     result = None
     for i, policy in enumerate(steps):
-        result = _build(case, at, statement, court, specs, journal, purpose, policy)
+        with _quiet_pypdf():
+            result = _build(case, at, statement, court, specs, journal, purpose, policy)
         if i > 0:
             result.downsampled_to_dpi = policy.max_dpi
         if not max_size or result.size <= max_size:

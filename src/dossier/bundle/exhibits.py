@@ -169,6 +169,32 @@ def load_exhibit(
             "the dossier must show the notice as it was sent"
         )
     kind = sniff(data, path)
+    with _quiet_pypdf():
+        ex = _load_kind(spec, data, path, kind, policy, email_renderer, fit_box)
+    ex.warnings[:0] = warnings
+    ex.digest = digest
+    if not ex.pages:
+        raise EvidenceError(f"{spec.where()}: the document has no pages")
+    return ex
+
+
+class _quiet_pypdf:
+    """pypdf logs its repairs of damaged files ("rebuild xref"...); the user gets our own
+    message instead, so keep them off the terminal while loading evidence."""
+
+    def __enter__(self):
+        import logging
+
+        self.logger = logging.getLogger("pypdf")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc):
+        self.logger.setLevel(self.level)
+        return False
+
+
+def _load_kind(spec, data, path, kind, policy, email_renderer, fit_box) -> LoadedExhibit:
     if kind == "pdf":
         ex = _load_pdf(spec, data)
     elif kind == "image":
@@ -183,10 +209,6 @@ def load_exhibit(
             f"{spec.where()}: unsupported file type ({_describe(data, path)}); "
             f"accepted: {ACCEPTED}. Print or export the document to PDF and point the case file at it"
         )
-    ex.warnings[:0] = warnings
-    ex.digest = digest
-    if not ex.pages:
-        raise EvidenceError(f"{spec.where()}: the document has no pages")
     return ex
 
 
@@ -259,7 +281,10 @@ def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
     except FileNotDecryptedError:
         raise EvidenceError(_encrypted_message(spec)) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, zlib.error) as e:
-        raise EvidenceError(f"{spec.where()}: the PDF is damaged and cannot be read ({e})") from None
+        raise EvidenceError(
+            f"{spec.where()}: the PDF is damaged and cannot be read ({e}); open it in a PDF viewer and "
+            "print it to a new PDF, or ask the sender for a new copy"
+        ) from None
     except Exception as e:  # noqa: BLE001 - pypdf raises assorted errors on broken files
         raise EvidenceError(f"{spec.where()}: the PDF cannot be read ({type(e).__name__}: {e})") from None
     if n == 0:

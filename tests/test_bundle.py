@@ -1,0 +1,465 @@
+"""The court and bailiff dossier (issue #4): read the PDF back and check what a clerk and a
+judge rely on — page numbers, stamps, links, outline, figures, refusals."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from conftest import SAMPLES, run_cli
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+import make_awkward  # noqa: E402
+
+AT = date(2026, 6, 15)
+
+
+def norm(text: str) -> str:
+    """Extracted text with every kind of space made one plain space."""
+    return re.sub(r"[\s\u00a0\u202f]+", " ", text)
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+CASE_YAML = """\
+reference: AWK-2026-001
+creditor:
+  name: Atelier Test
+  legal_form: SARL
+  capital: "10000"
+  siren: "732829320"
+  rcs_city: Lyon
+  address: {{lines: ["12 rue de la Paix"], postal_code: "69002", city: Lyon, country: FR}}
+  email: compta@atelier.example
+  signatory: {{name: Claire Test, title: Gérante}}
+debtor:
+  kind: company
+  name: Client Difficile
+  legal_form: SAS
+  siren: "539749960"
+  address: {{lines: ["5 place Grenette"], postal_code: "38000", city: Grenoble, country: FR}}
+{court}terms:
+  payment_days: 30
+  flat_indemnity: true
+invoices:
+  - {{number: F-1, issued: 2026-01-05, due: 2026-02-04, amount_excl_tax: "2000.00", amount_incl_tax: "2400.00", file: pieces/portrait.pdf}}
+exhibits:
+{exhibits}notices:
+  - {{stage: relance-1, date: 2026-02-10, channel: email, file: pieces/mail.eml}}
+"""
+
+GOOD = [
+    # (kind, title, file, expected pages)
+    ("bon-de-livraison", "Bon de livraison paysage", "landscape.pdf", 1),
+    ("contrat", "Contrat A3", "a3.pdf", 1),
+    ("devis", "Devis tourné", "rotated.pdf", 1),
+    ("cgv", "CGV à l'envers", "rotated180.pdf", 1),
+    ("bon-de-commande", "Bon de commande scanné (EXIF)", "scan-exif.jpg", 1),
+    ("autre", "Plan (PNG transparent)", "scan.png", 1),
+    ("correspondance", "Fax TIFF deux pages", "scan.tiff", 2),
+    ("autre", "Boîte décalée", "offset-box.pdf", 1),
+    ("autre", "Petit reçu", "letter-small.pdf", 1),
+    ("autre", "Accusé de réception de la mise en demeure", "encrypted.pdf", 1),
+]
+
+
+def write_case(root: Path, exhibits, *, court: str | None = None, files: dict | None = None) -> Path:
+    pieces = root / "pieces"
+    pieces.mkdir(parents=True, exist_ok=True)
+    for name, path in (files or {}).items():
+        (pieces / name).write_bytes(Path(path).read_bytes())
+    lines = []
+    for kind, title, file, *rest in exhibits:
+        extra = f", password: {rest[0]}" if rest and rest[0] else ""
+        lines.append(f"  - {{kind: {kind}, title: \"{title}\", date: 2026-01-02, file: pieces/{file}{extra}}}\n")
+    (root / "case.yaml").write_text(CASE_YAML.format(
+        exhibits="".join(lines) or "  []\n", court=f"court: {court}\n" if court else ""), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="session")
+def awkward(tmp_path_factory):
+    return make_awkward.make_all(tmp_path_factory.mktemp("awkward"))
+
+
+@pytest.fixture(scope="session")
+def awkward_case(tmp_path_factory, awkward):
+    exhibits = [(k, t, f, "secret" if f == "encrypted.pdf" else None) for k, t, f, _ in GOOD]
+    return write_case(tmp_path_factory.mktemp("case") / "awk", exhibits, files=awkward)
+
+
+@pytest.fixture(scope="session")
+def built(awkward_case, rates):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    case = load_case(awkward_case, AT)
+    return case, build_bundle(case, AT, rates)
+
+
+def reader_of(result) -> PdfReader:
+    return PdfReader(io.BytesIO(result.pdf))
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def test_page_count_is_front_matter_plus_exhibit_pages(built):
+    case, r = built
+    expected_exhibit_pages = 2 + sum(n for *_, n in GOOD) + (1 + 2)  # invoice, exhibits, eml + PDF attachment
+    assert sum(e.pages for e in r.exhibits) == expected_exhibit_pages
+    assert r.pages == r.front_pages + expected_exhibit_pages
+    assert len(reader_of(r).pages) == r.pages
+    assert [s.title for s in r.sections] == ["Page de garde", "Requête en injonction de payer",
+                                             "Bordereau des pièces communiquées", "Sommaire"]
+
+
+def test_every_page_carries_its_dossier_page_number_and_exhibit_pages_their_stamp(built):
+    _, r = built
+    reader = reader_of(r)
+    total = r.pages
+    for i, page in enumerate(reader.pages, start=1):
+        assert f"{i} / {total}" in norm(page.extract_text()), f"page {i} lacks its number"
+    for e in r.exhibits:
+        for k in range(1, e.pages + 1):
+            text = norm(reader.pages[e.first_page - 1 + k - 1].extract_text())
+            assert f"Pièce n° {e.number} — p. {k}/{e.pages}" in text
+
+
+def test_exhibit_content_lands_on_the_stamped_pages(built):
+    _, r = built
+    reader = reader_of(r)
+    by_file = {Path(e.file).name: e for e in r.exhibits}
+    for name, marker in [("rotated.pdf", "MARK-ROTATED"), ("a3.pdf", "MARK-A3"), ("landscape.pdf", "MARK-LANDSCAPE"),
+                         ("encrypted.pdf", "MARK-ENCRYPTED"), ("offset-box.pdf", "MARK-OFFSET")]:
+        e = by_file[name]
+        assert marker in reader.pages[e.first_page - 1].extract_text()
+    mail = by_file["mail.eml"]
+    texts = [norm(reader.pages[mail.first_page - 1 + k].extract_text()) for k in range(mail.pages)]
+    assert "MARK-EML Relance facture F-1" in texts[0] and "facture-F-1.pdf" in texts[0]
+    assert "releve.csv (non reproduite)" in texts[0]
+    assert "MARK-ATTACHED-1" in texts[1] and "MARK-ATTACHED-2" in texts[2]
+
+
+def test_pages_are_normalised_upright_a4_without_rotate(built):
+    _, r = built
+    reader = reader_of(r)
+    by_file = {Path(e.file).name: e for e in r.exhibits}
+
+    def size(name):
+        p = reader.pages[by_file[name].first_page - 1]
+        assert "/Rotate" not in p or p["/Rotate"] == 0
+        return round(float(p.mediabox.width)), round(float(p.mediabox.height))
+
+    assert size("a3.pdf") == (595, 842)  # A3 shrunk onto A4
+    assert size("landscape.pdf") == (842, 595)  # landscape kept landscape
+    assert size("rotated.pdf") == (842, 595)  # portrait page shown rotated 90° = landscape
+    assert size("rotated180.pdf") == (595, 842)
+    assert size("scan-exif.jpg") == (595, 842)  # stored 400×200, EXIF says portrait
+    xobj = reader.pages[by_file["scan-exif.jpg"].first_page - 1]["/Resources"]["/XObject"]["/Im"]
+    assert (xobj["/Width"], xobj["/Height"]) == (200, 400)
+
+
+def test_rotated_page_is_drawn_upright():
+    """/Rotate 90 folded into the matrix: the page's top-left corner must land top-right
+    when shown (clockwise rotation), and the whole page inside the area between the bands."""
+    from dossier.bundle import stamp
+
+    pl = stamp.place((0, 0, 595.276, 841.89), 90)
+    a, b, c, d, e, f = pl.matrix
+    x, y = 0, 841.89  # top-left of the source page
+    tx, ty = a * x + c * y + e, b * x + d * y + f
+    assert tx == pytest.approx(pl.frame[2]) and ty == pytest.approx(pl.frame[3])
+    assert pl.frame[3] <= pl.sheet[1] - stamp.TOP_BAND + 1e-6 and pl.frame[1] >= stamp.BOTTOM_BAND - 1e-6
+
+
+def test_stamp_band_is_outside_the_exhibit_frame():
+    """The stamp can never hide content: the placed page stays below the top band and above
+    the bottom band, whatever its size; small pages are not enlarged."""
+    from dossier.bundle import stamp
+
+    for box in [(0, 0, 595.276, 841.89), (0, 0, 841.89, 1190.55), (0, 0, 842, 595), (100, 50, 600, 750)]:
+        for rot in (0, 90, 180, 270):
+            pl = stamp.place(box, rot)
+            x0, y0, x1, y1 = pl.frame
+            assert y1 <= pl.sheet[1] - stamp.TOP_BAND + 1e-6
+            assert y0 >= stamp.BOTTOM_BAND - 1e-6
+            assert x0 >= 0 and x1 <= pl.sheet[0]
+    assert stamp.place((0, 0, 300, 400)).scale == 1.0
+
+
+def _toc_page(r):
+    s = next(s for s in r.sections if s.title == "Sommaire")
+    return s.first_page - 1
+
+
+def test_table_of_contents_links_and_printed_numbers_are_the_real_pages(built):
+    _, r = built
+    reader = reader_of(r)
+    toc = reader.pages[_toc_page(r)]
+    text = norm(toc.extract_text())
+    for e in r.exhibits:
+        m = re.search(rf"Pièce n° {e.number} {re.escape(norm(e.title))} (\d+)\b", text)
+        assert m and int(m.group(1)) == e.first_page, (e.number, text)
+        assert f"Pièce n° {e.number} — p. 1/{e.pages}" in norm(reader.pages[int(m.group(1)) - 1].extract_text())
+    targets = []
+    for ref in toc.get("/Annots", []):
+        a = ref.get_object()
+        if a.get("/Subtype") == "/Link" and "/Dest" in a:
+            targets.append(reader.get_page_number(a["/Dest"][0].get_object()) + 1)
+    wanted = {s.first_page for s in r.sections} | {e.first_page for e in r.exhibits}
+    assert set(targets) == wanted
+    assert not any("/URI" in (ref.get_object().get("/A") or {}) for ref in toc.get("/Annots", []))
+
+
+def test_bordereau_lists_number_description_date_and_pages(built):
+    _, r = built
+    reader = reader_of(r)
+    s = next(s for s in r.sections if s.title.startswith("Bordereau"))
+    text = norm(" ".join(reader.pages[s.first_page - 1 + k].extract_text() for k in range(s.pages)))
+    for e in r.exhibits:
+        pages = f"p. {e.first_page}" if e.pages == 1 else f"p. {e.first_page} à {e.last_page}"
+        assert f"{pages} ({e.pages} p.)" in text
+        assert e.title.split(" (")[0][:25] in text
+
+
+def test_outline_has_one_entry_per_section_and_exhibit(built):
+    _, r = built
+    reader = reader_of(r)
+    top = [o for o in reader.outline if not isinstance(o, list)]
+    assert [o.title for o in top[:4]] == [s.title for s in r.sections]
+    ex_items = top[4:]
+    assert len(ex_items) == len(r.exhibits)
+    for o, e in zip(ex_items, r.exhibits):
+        assert o.title.startswith(f"Pièce n° {e.number} — ")
+        assert reader.get_destination_page_number(o) == e.first_page - 1
+
+
+def test_metadata_and_viewer_settings(built):
+    case, r = built
+    reader = reader_of(r)
+    meta = reader.metadata
+    assert meta.title.startswith("Requête en injonction de payer — Atelier Test c/ Client Difficile")
+    assert meta.author == "Atelier Test"
+    assert "AWK-2026-001" in meta.subject
+    assert meta["/CreationDate"] == "D:20260615000000Z"
+    assert reader.trailer["/Root"]["/PageMode"] == "/UseOutlines"
+
+
+def test_exhibits_come_in_legal_order(built):
+    _, r = built
+    kinds = [e.kind for e in r.exhibits]
+    order = {"contrat": 0, "devis": 0, "cgv": 0, "bon-de-commande": 0, "bon-de-livraison": 1, "facture": 2,
+             "correspondance": 3, "notice": 3, "autre": 4}
+    groups = [order[k] if not r.exhibits[i].title.startswith("Accusé") else 5 for i, k in enumerate(kinds)]
+    assert groups == sorted(groups)
+    assert kinds[:4] == ["contrat", "devis", "bon-de-commande", "cgv"]
+    assert r.exhibits[-1].title.startswith("Accusé de réception")
+
+
+def test_two_runs_are_byte_identical(awkward_case, rates, built):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    case = load_case(awkward_case, AT)
+    again = build_bundle(case, AT, rates)
+    assert again.pdf == built[1].pdf
+    assert again.docx == built[1].docx
+    later = build_bundle(case, date(2026, 6, 16), rates, with_docx=False)
+    assert later.pdf != built[1].pdf  # the date is an input
+
+
+# --------------------------------------------------------------------------- the requête
+
+
+def _front_text(r, title_prefix):
+    reader = reader_of(r)
+    s = next(s for s in r.sections if s.title.startswith(title_prefix))
+    return norm(" ".join(reader.pages[s.first_page - 1 + k].extract_text() for k in range(s.pages)))
+
+
+@pytest.mark.parametrize("sample", ["atelier-martin", "studio-graphique", "consumer-renovation"])
+def test_requete_figures_equal_dossier_compute(sample, tmp_path):
+    proc = run_cli("compute", SAMPLES / sample, "--at", "2026-06-15", "--json")
+    assert proc.returncode == 0, proc.stderr
+    computed = json.loads(proc.stdout)
+    out = tmp_path / "d.pdf"
+    proc = run_cli("bundle", SAMPLES / sample, "--at", "2026-06-15", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    reader = PdfReader(out)
+    from dossier.fmt import money
+
+    text = norm(" ".join(p.extract_text() for p in reader.pages[1:5]))
+    for key in ("outstanding", "penalties", "total", "principal", "paid"):
+        assert norm(money(Decimal(computed[key]))) in text, key
+    if Decimal(computed["indemnities"]):
+        assert norm(money(Decimal(computed["indemnities"]))) in text
+    for inv in computed["invoices"]:
+        assert f"n° {inv['number']}" in text
+        assert norm(money(Decimal(inv["outstanding"]))) in text
+        for p in inv["periods"]:
+            assert norm(money(Decimal(p["amount"]))) in text
+            assert str(p["days"]) in text
+    assert f"{len(reader.pages)} / {len(reader.pages)}" in norm(reader.pages[-1].extract_text())
+
+
+def test_requete_has_every_article_1407_mention(built):
+    case, r = built
+    text = _front_text(r, "Requête")
+    from dossier.fmt import amount_in_words, money
+
+    st = r.statement
+    # creditor: form, name, registered office, representative
+    assert "Atelier Test, SARL au capital de 10 000,00 €" in text
+    assert "immatriculée au RCS de Lyon sous le numéro 732 829 320" in text
+    assert "dont le siège social est situé 12 rue de la Paix, 69002 LYON" in text
+    assert "représentée par Claire Test, Gérante, son représentant légal" in text
+    # debtor: name and seat
+    assert "Client Difficile, SAS" in text and "5 place Grenette, 38000 GRENOBLE" in text
+    # exact amount, breakdown and basis of each component
+    assert norm(money(st.total)) in text and norm(amount_in_words(st.total)) in text
+    assert "Principal restant dû" in text and "Pénalités de retard" in text and "Indemnités forfaitaires" in text
+    assert "L441-10" in text and "D441-5" in text and "Fondement" in text
+    for b in st.bases:
+        assert norm(b)[:40] in text
+    # bordereau, amicable steps, court, date and signature
+    assert "bordereau" in text.lower()
+    assert "Relance (1er rappel) du 10 février 2026 (courriel)" in text
+    assert "tribunal de commerce" in text.lower() and "38000 Grenoble" in text
+    assert "Fait à Lyon, le 15 juin 2026" in text
+
+
+def test_named_court_is_used_and_no_check_note(tmp_path, awkward, rates):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    root = write_case(tmp_path / "c", [], court="Tribunal de commerce de Grenoble",
+                      files={"portrait.pdf": awkward["portrait.pdf"], "mail.eml": awkward["mail.eml"]})
+    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    text = _front_text(r, "Requête")
+    assert "Madame, Monsieur le Président du Tribunal de commerce de Grenoble" in text
+    assert "Juridiction à vérifier" not in text
+
+
+def test_docx_requete_has_the_same_total(built):
+    from docx import Document
+
+    from dossier.fmt import money
+
+    _, r = built
+    doc = Document(io.BytesIO(r.docx))
+    body = norm("\n".join(p.text for p in doc.paragraphs) + "\n".join(c.text for t in doc.tables for row in t.rows for c in row.cells))
+    assert norm(money(r.statement.total)) in body
+    assert "Requête en injonction de payer" in body and "Client Difficile" in body
+    assert all(f"{e.number} " in body for e in r.exhibits)
+
+
+# --------------------------------------------------------------------------- bailiff
+
+
+def test_bailiff_file_for_a_small_claim(tmp_path):
+    out = tmp_path / "pc.pdf"
+    proc = run_cli("bundle", SAMPLES / "consumer-renovation", "--at", "2026-06-15", "--for", "bailiff", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    reader = PdfReader(out)
+    text = norm(" ".join(p.extract_text() for p in reader.pages[:3]))
+    assert "petites créances" in text and "Commissaire de justice" in text
+    assert "L125-1" in text and "DÉCOMPTE DE LA CRÉANCE" in text and "Marge de négociation".upper() in text
+    assert not (tmp_path / "pc-requete.docx").exists()
+
+
+def test_bailiff_refused_above_5000(tmp_path):
+    out = tmp_path / "pc.pdf"
+    proc = run_cli("bundle", SAMPLES / "atelier-martin", "--at", "2026-06-15", "--for", "bailiff", "-o", out)
+    assert proc.returncode == 2
+    assert "5 000,00 €" in norm(proc.stderr) and "--for court" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("bad, words", [
+    ("encrypted.pdf", "password-protected"),
+    ("truncated.pdf", "truncated"),
+    ("empty.pdf", "empty"),
+    ("notes.xyz", "unsupported file type"),
+    ("contract.docx", "LibreOffice"),
+])
+def test_bad_evidence_exit_2_names_exhibit_and_file_and_writes_nothing(bad, words, tmp_path, awkward, monkeypatch):
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no soffice here, whatever the machine has
+    exhibits = [("devis", "Devis", "landscape.pdf"), ("contrat", "Pièce fautive", bad)]
+    root = write_case(tmp_path / "bad", exhibits, files=awkward)
+    out = tmp_path / "out" / "d.pdf"
+    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    assert proc.returncode == 2, proc.stderr
+    assert "exhibits[1].file" in proc.stderr and bad in proc.stderr and words in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists() and not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_wrong_password_is_refused(tmp_path, awkward, rates):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+    from dossier.errors import EvidenceError
+
+    root = write_case(tmp_path / "pw", [("contrat", "Contrat", "encrypted.pdf", "wrong")], files=awkward)
+    with pytest.raises(EvidenceError, match=r"exhibits\[0\]\.password does not open"):
+        build_bundle(load_case(root, AT), AT, rates)
+
+
+def test_failed_run_leaves_previous_output_untouched(tmp_path, awkward, rates):
+    from dossier.bundle import write_bundle
+    from dossier.casefile import load_case
+    from dossier.errors import EvidenceError
+
+    root = write_case(tmp_path / "c", [("contrat", "Contrat", "landscape.pdf")], files=awkward)
+    out = tmp_path / "d.pdf"
+    result, path, docx = write_bundle(load_case(root, AT), AT, rates, output=out)
+    before = out.read_bytes()
+    assert path == out and docx == tmp_path / "d-requete.docx" and before == result.pdf
+    (root / "pieces" / "landscape.pdf").write_bytes(b"%PDF-1.7\n1 0 obj garbage")
+    with pytest.raises(EvidenceError):
+        write_bundle(load_case(root, AT), AT, rates, output=out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d-requete.docx", "d.pdf"]
+
+
+# --------------------------------------------------------------------------- size
+
+
+def test_max_size_downsamples_oversized_scans(tmp_path, awkward, rates):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+    from dossier.errors import DossierError
+
+    (tmp_path / "noise.png").write_bytes(make_awkward.noisy_png())
+    files = dict(awkward, **{"noise.png": tmp_path / "noise.png"})
+    root = write_case(tmp_path / "big", [("bon-de-commande", "Scan lourd", "noise.png")], files=files)
+    case = load_case(root, AT)
+    full = build_bundle(case, AT, rates, with_docx=False)
+    assert full.size > 10_000_000 and full.downsampled_to_dpi is None
+    small = build_bundle(case, AT, rates, max_size=4_000_000, with_docx=False)
+    assert small.size <= 4_000_000 and small.downsampled_to_dpi in (200, 150, 110)
+    assert small.pages == full.pages
+    with pytest.raises(DossierError, match="--max-size"):
+        build_bundle(case, AT, rates, max_size=200_000, with_docx=False)
+
+
+def test_cli_prints_size_and_page_count(tmp_path):
+    out = tmp_path / "d.pdf"
+    proc = run_cli("bundle", SAMPLES / "studio-graphique", "--at", "2026-06-15", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    n = len(PdfReader(out).pages)
+    assert re.search(rf"d\.pdf: {n} pages, \d+ KB, \d+ exhibits", proc.stdout)
+    assert (tmp_path / "d-requete.docx").is_file()
