@@ -24,7 +24,7 @@ Rules:
   last notice (catching up on a forgotten case does not fire three emails in one day).
 - A stage whose moment has passed without use is skipped only when it makes no sense any
   more: a rappel préventif after the due date; an échéancier once the dernier avis or the
-  mise en demeure has gone.
+  mise en demeure has gone, or when the debtor has already broken a payment promise.
 - A payment promise (``promised_date`` on a notice, e.g. after the relance-2 call) or an
   échéancier pauses escalation until the promised date (+ ``PROMISE_GRACE`` days). A
   promise that passed with money still owed is *broken*: the debtor counts as chronic.
@@ -176,23 +176,27 @@ def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...
 def history(case: Case, at: date, notices: Iterable[Notice] | None = None) -> History:
     notices = tuple(case.notices if notices is None else notices)
     owed = outstanding_by_invoice(case, at)
-    late = 0
+    late = paid_late = overdue = 0
     for inv in case.invoices:
         if inv.due >= at:
             continue
         if owed[inv.number] > 0:
             late += 1
+            overdue += 1
             continue
         # paid: late if the last money came after the due date
         last = max((p.date for p in case.payments if p.invoice == inv.number and p.date <= at), default=None)
         if last is not None and last > inv.due:
             late += 1
+            paid_late += 1
     total_owed = sum(owed.values(), Decimal(0))
     broken = sum(1 for n in notices if n.promised_date and n.promised_date < at and total_owed > 0)
     sent = sum(1 for n in notices if n.date <= at)
-    if broken or late >= 3:
+    # several invoices unpaid at once is still a first episode; invoices already paid late
+    # before, or a broken promise, are a pattern
+    if broken or paid_late >= 2 or (paid_late and overdue >= 2):
         profile = "chronic"
-    elif late >= 2 or sent >= 3:
+    elif paid_late or overdue >= 3:
         profile = "repeat"
     else:
         profile = "first"
@@ -220,6 +224,7 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
 
     # a promise or a plan pauses escalation
     promises = [n for n in past if n.promised_date is not None]
+    resume = None
     if promises:
         p = max(promises, key=lambda n: (n.date, n.promised_date))
         resume = p.promised_date + timedelta(days=PROMISE_GRACE)
@@ -256,6 +261,8 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
         when = due + timedelta(days=t[stage] or 0)
     if last is not None and stage != "rappel-preventif":
         when = max(when, last + timedelta(days=MIN_GAP))
+    if resume is not None:  # a promise that passed: escalation resumed after its grace days
+        when = max(when, resume)
     n_late = len([i for i in unpaid if i.due < at])
     if when <= at:
         state = "due now" if when == at else f"due since {when.isoformat()}"
@@ -266,6 +273,8 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
         why += " (not yet late)"
     if done:
         why += f"; done: {', '.join(s for s in STAGES if s in done)}"
+    if hist.broken_promises:
+        why += f"; {hist.broken_promises} broken payment promise(s)"
     if hist.profile != "first":
         why += f"; debtor profile: {hist.profile}"
     return PlanItem(ref, stage, when, _channel(stage, debtor_email), why)
@@ -278,8 +287,8 @@ def _first_open(done: set[str], due: date, at: date, t: dict[str, int | None], h
             continue
         if stage == "rappel-preventif" and (at > due + timedelta(days=0) or started):
             continue  # too late for a courtesy reminder
-        if stage == "echeancier" and (done & {"dernier-avis", "mise-en-demeure"}):
-            continue
+        if stage == "echeancier" and (done & {"dernier-avis", "mise-en-demeure"} or hist.broken_promises):
+            continue  # too late, or the debtor already broke a promise: no plan offered
         later = LETTER_STAGES[LETTER_STAGES.index(stage) + 1 :]
         if any(s in done for s in later):
             continue  # the case has moved past this stage outside the tool

@@ -114,9 +114,9 @@ def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
 
     root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
     body = document.element.body
-    before = set(id(el) for el in body)
+    before = list(body)  # keep the proxies alive: lxml element identity is stable only then
     _Converter(document, images).block(root)
-    new = [el for el in body if id(el) not in before and not el.tag.endswith("}sectPr")]
+    new = [el for el in body if not any(el is b for b in before) and not el.tag.endswith("}sectPr")]
     for el in new:
         body.remove(el)
     return "".join(etree.tostring(el, encoding="unicode") for el in new)

@@ -1,0 +1,140 @@
+"""``dossier letter`` and ``dossier plan``: thin wrappers over dossier.letters and dossier.ladder."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import click
+
+from dossier.commands.common import DATE, at_option, case_argument, rates_option, resolve_at
+
+LETTER_STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure")
+
+
+@click.command("letter")
+@click.argument("stage", type=click.Choice(LETTER_STAGES), metavar="STAGE")
+@case_argument
+@at_option
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder to write into (default: CASE/out).")
+@click.option("--format", "formats", default="pdf,docx,eml", show_default=True,
+              help="Comma-separated: pdf (the printed letter), docx (the same, editable), eml (the email).")
+@click.option("--send", is_flag=True,
+              help="Deliver the email over SMTP (settings from DOSSIER_SMTP_* or ~/.config/dossier/smtp.toml) and record it as sent.")
+@click.option("--mark-sent", is_flag=True,
+              help="Record the printed letter as posted today (e.g. the LRAR of a mise en demeure, with --lrar).")
+@click.option("--force", is_flag=True,
+              help="Send a stage already recorded as sent; files recorded as sent are never overwritten, new ones get a new name.")
+@click.option("--lrar", "lrar_number", default=None, metavar="NUMBER",
+              help="Registered-letter number printed on the mise en demeure (from the La Poste slip).")
+@click.option("--templates", "templates", multiple=True, type=click.Path(file_okay=False, exists=True),
+              help="Your templates folder (same layout as the shipped templates/), searched first.")
+@click.option("--deadline-days", type=click.IntRange(1, 90), default=8, show_default=True,
+              help="Days given to pay by the mise en demeure and the dernier avis (moved off weekends and holidays).")
+@click.option("--instalments", type=click.IntRange(1, 60), default=3, show_default=True,
+              help="Échéancier: number of monthly instalments.")
+@click.option("--first-instalment", type=DATE, default=None,
+              help="Échéancier: date of the first instalment (default: end of next month).")
+@click.option("--plan-rate", default=None, metavar="PERCENT",
+              help="Échéancier: yearly interest rate on the remaining balance, e.g. 4.5 (default: none).")
+@click.option("--waive-penalties", is_flag=True,
+              help="Échéancier: propose the principal only, penalties waived unless the plan fails.")
+@click.option("--window", default=None, metavar="TOP,LEFT,WIDTH,HEIGHT",
+              help="Envelope window frame in mm from the page's top-left corner (default 55,110,85,33: DL window on the right).")
+@click.option("--overlay", is_flag=True, help="Draw the window frame and fold marks, to check your envelopes.")
+@click.option("--smtp-config", type=click.Path(dir_okay=False), default=None,
+              help="SMTP settings file (TOML, [smtp] table); default ~/.config/dossier/smtp.toml.")
+@rates_option
+def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_number, templates, deadline_days,
+           instalments, first_instalment, plan_rate, waive_penalties, window, overlay, smtp_config, rates_files) -> None:
+    """Write the document of STAGE for CASE: PDF letter, DOCX and email (.eml).
+
+    STAGE is one of rappel-preventif, relance-1, relance-2, echeancier, dernier-avis,
+    mise-en-demeure. Everything written is recorded in CASE/journal.jsonl with its SHA-256;
+    a stage recorded as sent is not sent again without --force.
+    """
+    from dossier import mail
+    from dossier.casefile import load_case
+    from dossier.law.rates import load_rates
+    from dossier.letters import LetterOptions, Window, parse_formats, write_stage
+
+    at = resolve_at(at)
+    fmts = parse_formats(formats)
+    rate = None
+    if plan_rate is not None:
+        try:
+            rate = Decimal(plan_rate.replace(",", "."))
+        except InvalidOperation:
+            raise click.BadParameter(f"{plan_rate!r} is not a percentage", param_hint="--plan-rate") from None
+    options = LetterOptions(
+        deadline_days=deadline_days,
+        window=Window.parse(window) if window else Window(),
+        overlay=overlay,
+        lrar_number=lrar_number,
+        instalments=instalments,
+        first_instalment=first_instalment,
+        plan_rate=rate,
+        waive_penalties=waive_penalties,
+        templates=tuple(templates),
+    )
+    if send and mark_sent:
+        raise click.UsageError("--send and --mark-sent exclude each other")
+    c = load_case(case, at)
+    smtp = mail.smtp_config(smtp_config) if send else None  # fail before writing anything
+    result = write_stage(c, stage, at, load_rates(rates_files), out_dir=Path(out_dir) if out_dir else None,
+                         formats=fmts, options=options, force=force, send=send, mark_sent=mark_sent, smtp=smtp)
+    for p in result.paths:
+        click.echo(str(p))
+    if result.entry is not None:
+        e = result.entry
+        what = f"sent by {e.channel} to {e.recipient}" if result.sent else "recorded as generated (not sent)"
+        click.echo(f"{stage}: {what}; journal: {c.journal_file}", err=True)
+
+
+@click.command("plan")
+@click.argument("target", type=click.Path(exists=True), metavar="CASE|PORTFOLIO")
+@at_option
+@click.option("--json", "as_json", is_flag=True, help='Print a list of {"case", "stage", "due_on", "channel", "reason"}.')
+def plan(target, at, as_json) -> None:
+    """For each case, the next stage due, when, by which channel and why.
+
+    TARGET is a case folder or a portfolio (a folder of case folders). Reads the case files
+    and their journals; writes nothing. Exit code 2 if a case cannot be read (it is listed
+    with its error).
+    """
+    from dossier.errors import DossierError
+    from dossier.casefile import load_case
+    from dossier.journal import read_journal
+    from dossier.ladder import PlanItem, next_step
+
+    at = resolve_at(at)
+    root = Path(target)
+    if (root / "case.yaml").is_file() or root.is_file():
+        folders = [root]
+    else:
+        folders = sorted(p for p in root.iterdir() if (p / "case.yaml").is_file())
+        if not folders:
+            raise click.BadParameter(f"{target}: neither a case folder (case.yaml) nor a folder of case folders",
+                                     param_hint="CASE|PORTFOLIO")
+    items: list[PlanItem] = []
+    failed = 0
+    for folder in folders:
+        try:
+            c = load_case(folder, at)
+            items.append(next_step(c, at, read_journal(c)))
+        except DossierError as e:
+            failed += 1
+            items.append(PlanItem(folder.name, None, None, None, f"error: {e}"))
+    if as_json:
+        click.echo(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
+    else:
+        rows = [(i.case, i.stage or "—", i.due_on.isoformat() if i.due_on else "—", i.channel or "—", i.reason) for i in items]
+        widths = [max(len(r[k]) for r in rows + [("case", "stage", "due on", "channel", "")]) for k in range(4)]
+        head = ("case", "stage", "due on", "channel", "why")
+        click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths + [0])).rstrip())
+        for r in rows:
+            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths + [0])).rstrip())
+    if failed:
+        click.get_current_context().exit(2)
