@@ -604,17 +604,22 @@ def _place(w, src, fonts_ref, *, fit, footer, exhibit=None, header=""):
     xobjects = DictionaryObject()
     xobjects[NameObject("/Pg")] = _form_xobject(w, src, box)
     ops = [b"q " + st.matrix_bytes(pl.matrix) + b" cm /Pg Do"]
-    for i, (ap_ref, m) in enumerate(_annotation_appearances(w, src)):
-        name = f"/An{i}"
-        xobjects[NameObject(name)] = ap_ref
-        ops.append(b"q " + st.matrix_bytes(m) + b" cm " + name.encode() + b" Do Q")
+    uses_gs = False
+    if fit and "/Annots" in src:  # exhibits: what the sender saw, burnt in
+        from dossier.bundle.annotations import flatten
+
+        marks, drawing, uses_gs = flatten(w, src, True)
+        for name, ref in marks:
+            xobjects[NameObject(name)] = ref
+        if drawing:
+            ops.append(drawing)
     ops.append(b"Q\n")
     if fit:
         ops.append(st.frame(pl.frame))
     if exhibit is not None:
         ops.append(st.exhibit_stamp(pl.sheet, *exhibit, header=header))
     ops.append(st.page_number(pl.sheet, footer[0], footer[1], footer[2]))
-    page = _new_page(w, pl.sheet, xobjects, fonts_ref, b"\n".join(ops))
+    page = _new_page(w, pl.sheet, xobjects, fonts_ref, b"\n".join(ops), highlight=uses_gs)
     return page, None
 
 
@@ -633,16 +638,23 @@ def _place_image(w, img, fonts_ref, exhibit, footer, header):
     return _new_page(w, pl.sheet, xobjects, fonts_ref, b"".join(ops))
 
 
-def _new_page(w, sheet, xobjects, fonts_ref, content: bytes):
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+def _new_page(w, sheet, xobjects, fonts_ref, content: bytes, highlight: bool = False):
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
 
     page = w.add_blank_page(round(sheet[0], 3), round(sheet[1], 3))
-    page[NameObject("/Resources")] = DictionaryObject({
+    resources = DictionaryObject({
         NameObject("/Font"): fonts_ref,
         NameObject("/XObject"): xobjects,
         NameObject("/ProcSet"): ArrayObject([NameObject("/PDF"), NameObject("/Text"), NameObject("/ImageB"),
                                              NameObject("/ImageC")]),
     })
+    if highlight:
+        from dossier.bundle.annotations import GS_HIGHLIGHT
+
+        resources[NameObject("/ExtGState")] = DictionaryObject({NameObject(GS_HIGHLIGHT): DictionaryObject({
+            NameObject("/Type"): NameObject("/ExtGState"), NameObject("/ca"): FloatObject(0.4),
+            NameObject("/CA"): FloatObject(0.4), NameObject("/BM"): NameObject("/Multiply")})})
+    page[NameObject("/Resources")] = resources
     stream = DecodedStreamObject()
     stream.set_data(content)
     page[NameObject("/Contents")] = w._add_object(stream.flate_encode())
@@ -680,52 +692,6 @@ def _form_xobject(w, src, box):
     if "/Group" in src:
         xo[NameObject("/Group")] = src.raw_get("/Group").clone(w)
     return w._add_object(xo)
-
-
-def _annotation_appearances(w, src):
-    """(appearance XObject ref, matrix) for each visible, printable annotation of ``src``
-    that has a normal appearance: form fields with their values, stamps, highlights,
-    notes. Links and pop-ups are dropped (their targets are not in the dossier)."""
-    out = []
-    for ref in src.get("/Annots") or []:
-        try:
-            a = ref.get_object()
-            sub = a.get("/Subtype")
-            if sub in ("/Link", "/Popup") or sub is None:
-                continue
-            flags = int(a.get("/F", 0) or 0)
-            if flags & (2 | 32):  # Hidden, NoView
-                continue
-            ap = a.get("/AP")
-            if ap is None or "/N" not in ap:
-                continue
-            ap = ap.get_object()
-            n_raw = ap.raw_get("/N")
-            n_obj = n_raw.get_object()
-            if not hasattr(n_obj, "get_data"):  # a dictionary of states (check boxes)
-                state = a.get("/AS")
-                if state is None or state not in n_obj:
-                    continue
-                n_raw = n_obj.raw_get(state)
-                n_obj = n_raw.get_object()
-            bbox = [float(v) for v in n_obj["/BBox"]]
-            mat = [float(v) for v in n_obj.get("/Matrix", [1, 0, 0, 1, 0, 0])]
-            rect = [float(v) for v in a["/Rect"]]
-        except Exception:  # noqa: BLE001 - a broken annotation is skipped, the page stays
-            continue
-        xs, ys = [], []
-        for x, y in ((bbox[0], bbox[1]), (bbox[2], bbox[1]), (bbox[0], bbox[3]), (bbox[2], bbox[3])):
-            xs.append(mat[0] * x + mat[2] * y + mat[4])
-            ys.append(mat[1] * x + mat[3] * y + mat[5])
-        bw, bh = max(xs) - min(xs), max(ys) - min(ys)
-        rx0, ry0, rx1, ry1 = min(rect[0], rect[2]), min(rect[1], rect[3]), max(rect[0], rect[2]), max(rect[1], rect[3])
-        if bw <= 0 or bh <= 0 or rx1 <= rx0 or ry1 <= ry0:
-            continue
-        sx, sy = (rx1 - rx0) / bw, (ry1 - ry0) / bh
-        m = (sx, 0, 0, sy, rx0 - sx * min(xs), ry0 - sy * min(ys))
-        clone = n_raw.clone(w) if hasattr(n_raw, "idnum") else w._add_object(n_obj.clone(w))
-        out.append((clone, m))
-    return out
 
 
 def _image_xobject(w, img):

@@ -1,0 +1,59 @@
+"""Which court hears the requête en injonction de payer (shared/LEGAL.md §6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dossier.law.courts import TC, TJ, choose_court, court_for_case
+from dossier.model import Address, Party
+
+LYON = Address(("12 rue de la Paix",), "69002", "Lyon")
+GRENOBLE = Address(("5 place Grenette",), "38000", "Grenoble")
+
+
+def company(form, rcs=None, addr=LYON, name="Société"):
+    return Party(name, addr, kind="company", legal_form=form, rcs_city=rcs)
+
+
+@pytest.mark.parametrize("creditor, debtor, kind, certain", [
+    (company("SARL", "Lyon"), company("SAS", addr=GRENOBLE), TC, True),
+    (company("SAS"), company("SA", addr=GRENOBLE), TC, True),
+    (company("EURL"), company("SNC", addr=GRENOBLE), TC, True),
+    (company("EI", "Lyon"), company("SAS", addr=GRENOBLE), TC, True),  # registered trader
+    (company("SARL"), Party("Sophie Lefèvre", GRENOBLE, kind="consumer"), TJ, True),
+    (company("SARL"), company("SCI", addr=GRENOBLE), TJ, True),
+    (company("SARL"), company("Association", addr=GRENOBLE), TJ, True),
+    (company("SCP"), company("SAS", addr=GRENOBLE), TJ, True),  # civil creditor
+    (company("EI"), company("SAS", addr=GRENOBLE), TC, False),  # EI without RCS: to check
+    (company("SELARL"), company("SAS", addr=GRENOBLE), TC, False),  # SEL: commercial form, civil object
+])
+def test_kind_of_court(creditor, debtor, kind, certain):
+    c = choose_court(creditor, debtor)
+    assert (c.kind, c.certain) == (kind, certain)
+    assert c.town == debtor.address.city and c.postal_code == debtor.address.postal_code
+    assert c.check and debtor.address.postal_code in c.check  # not named: says what to check
+    if not certain:
+        assert "commerçant" in c.check
+
+
+def test_territory_is_the_debtors_seat_or_domicile():
+    c = choose_court(company("SARL"), company("SAS", addr=GRENOBLE))
+    assert "siège du débiteur" in c.label and "(38000 Grenoble)" in c.label
+    assert "1406" in " ".join(c.reasons)
+    consumer = choose_court(company("SARL"), Party("Sophie Lefèvre", GRENOBLE, kind="consumer"))
+    assert "domicile du débiteur" in consumer.label and consumer.kind_label == "Tribunal judiciaire"
+
+
+def test_named_court_overrides_and_needs_no_check():
+    c = choose_court(company("SARL"), company("SAS", addr=GRENOBLE), "Tribunal des activités économiques de Lyon")
+    assert c.name == c.label == "Tribunal des activités économiques de Lyon"
+    assert c.check is None
+    assert c.addressee == "Madame, Monsieur le Président du Tribunal des activités économiques de Lyon"
+
+
+def test_samples(rates):
+    from conftest import SAMPLES
+    from dossier.casefile import load_case
+
+    assert court_for_case(load_case(SAMPLES / "atelier-martin")).kind == TC
+    assert court_for_case(load_case(SAMPLES / "consumer-renovation")).kind == TJ
