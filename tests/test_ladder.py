@@ -1,0 +1,149 @@
+"""The ladder: next stage, when, by which channel, and why."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, timedelta
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from dossier import journal
+from dossier.journal import JournalEntry
+from dossier.ladder import history, next_step, outstanding_by_invoice
+from dossier.letters.schedule import compute_schedule
+from dossier.model import Invoice, Notice, Payment
+
+from test_letters import make_case
+
+DUE = date(2026, 4, 1)  # F2026-014; F2026-021 is due 2026-05-10
+
+
+@pytest.fixture
+def case(tmp_path):
+    return make_case(tmp_path / "c")
+
+
+def test_before_due_date_rappel_preventif(case):
+    item = next_step(case, DUE - timedelta(days=10))
+    assert (item.stage, item.due_on, item.channel) == ("rappel-preventif", DUE - timedelta(days=5), "email")
+    assert "due on 2026-03-27" in item.reason and "not yet late" in item.reason
+
+
+def test_after_due_date_relance_1(case):
+    item = next_step(case, DUE + timedelta(days=3))
+    assert (item.stage, item.due_on) == ("relance-1", DUE + timedelta(days=1))
+    assert item.reason.startswith("due since 2026-04-02")
+
+
+def test_journal_sent_moves_to_next_stage_with_a_minimum_gap(case):
+    entry = JournalEntry("relance-1", DUE + timedelta(days=5), "email", "sent", "x@y", ())
+    item = next_step(case, DUE + timedelta(days=6), (entry,))
+    # relance-2 is due at due + 7, but not sooner than 7 days after the relance-1
+    assert (item.stage, item.due_on) == ("relance-2", DUE + timedelta(days=12))
+    assert "done: relance-1" in item.reason
+    # a merely generated document does not count
+    gen = dataclasses.replace(entry, status="generated")
+    assert next_step(case, DUE + timedelta(days=6), (gen,)).stage == "relance-1"
+
+
+def test_journal_read_from_disk(case):
+    case.root.mkdir(parents=True, exist_ok=True)
+    journal.record(case, JournalEntry("relance-1", DUE + timedelta(days=1), "email", "sent", "x@y", ()))
+    assert next_step(case, DUE + timedelta(days=20), journal.read_journal(case)).stage == "relance-2"
+
+
+def test_promise_pauses_then_broken_promise_skips_the_plan(case):
+    n = (Notice("relance-1", DUE + timedelta(days=1), "email"),
+         Notice("relance-2", DUE + timedelta(days=8), "phone", promised_date=DUE + timedelta(days=20)))
+    c = dataclasses.replace(case, notices=n)
+    item = next_step(c, DUE + timedelta(days=10))
+    assert item.reason.startswith("paused: payment promised for 2026-04-21")
+    assert item.due_on == DUE + timedelta(days=22)
+    item = next_step(c, DUE + timedelta(days=30))
+    assert item.stage == "dernier-avis"  # no échéancier offered after a broken promise
+    assert "broken payment promise" in item.reason and "chronic" in item.reason
+    assert history(c, DUE + timedelta(days=30)).profile == "chronic"
+
+
+def test_echeancier_then_dernier_avis_then_mise_en_demeure(case):
+    n = [Notice("relance-1", DUE + timedelta(days=1), "email"), Notice("relance-2", DUE + timedelta(days=8), "email")]
+    c = dataclasses.replace(case, notices=tuple(n))
+    assert next_step(c, DUE + timedelta(days=20)).stage == "echeancier"
+    n.append(Notice("echeancier", DUE + timedelta(days=15), "email"))
+    c = dataclasses.replace(case, notices=tuple(n))
+    item = next_step(c, DUE + timedelta(days=31))
+    assert (item.stage, item.channel) == ("dernier-avis", "email+letter")
+    n.append(Notice("dernier-avis", DUE + timedelta(days=31), "letter"))
+    c = dataclasses.replace(case, notices=tuple(n))
+    item = next_step(c, DUE + timedelta(days=40))
+    assert (item.stage, item.channel, item.due_on) == ("mise-en-demeure", "lrar", DUE + timedelta(days=38))
+
+
+def test_after_mise_en_demeure_court_stage_by_amount(case):
+    med = Notice("mise-en-demeure", date(2026, 6, 1), "lrar", received=date(2026, 6, 3))
+    c = dataclasses.replace(case, notices=(med,))
+    item = next_step(c, date(2026, 6, 20))
+    # 5,034.56 EUR owed: above the 5,000 EUR ceiling of the procédure simplifiée
+    assert item.stage == "injonction-de-payer" and item.channel == "court"
+    assert item.due_on == date(2026, 6, 12)  # 3 June + 8 = Thursday 11 June, the day after
+    small = dataclasses.replace(c, payments=(Payment(date(2026, 4, 20), D("2000.00"), "F2026-014"),))
+    item = next_step(small, date(2026, 6, 20))
+    assert item.stage == "petites-creances" and item.channel == "bailiff"
+    unreceived = dataclasses.replace(c, notices=(dataclasses.replace(med, received=None),))
+    assert "sent + 3 days" in next_step(unreceived, date(2026, 6, 20)).reason
+
+
+def test_paid_case_has_nothing_to_do(case):
+    c = dataclasses.replace(case, payments=(Payment(date(2026, 5, 1), D("6034.56")),))
+    item = next_step(c, date(2026, 6, 1))
+    assert item.stage is None and "nothing outstanding" in item.reason
+    assert item.to_json() == {"case": "AM-2026-014", "stage": None, "due_on": None, "channel": None, "reason": item.reason}
+
+
+def test_no_debtor_email_means_letters(tmp_path):
+    c = make_case(tmp_path / "n", email=None)
+    assert next_step(c, DUE + timedelta(days=3)).channel == "letter"
+
+
+def test_case_ladder_overrides_timings(case):
+    c = dataclasses.replace(case, ladder=(("relance-1", 10),))
+    assert next_step(c, DUE + timedelta(days=3)).due_on == DUE + timedelta(days=10)
+
+
+def test_unallocated_payment_goes_to_the_oldest_invoice(case):
+    c = dataclasses.replace(case, payments=(Payment(date(2026, 5, 1), D("5000.00")),))
+    owed = outstanding_by_invoice(c, date(2026, 6, 1))
+    assert owed == {"F2026-014": D("0.00"), "F2026-021": D("1034.56")}
+
+
+# -- échéancier schedule ------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    balance=st.decimals(min_value=D("0.01"), max_value=D("999999.99"), places=2),
+    n=st.integers(min_value=1, max_value=36),
+    day=st.integers(min_value=1, max_value=31),
+    rate=st.one_of(st.none(), st.decimals(min_value=D("0.5"), max_value=D("20"), places=2)),
+)
+def test_schedule_principal_sums_exactly_to_the_balance(balance, n, day, rate):
+    first = date(2026, 1, min(day, 31))
+    s = compute_schedule(balance, n, first, yearly_rate=rate)
+    assert sum(i.principal for i in s) == balance
+    assert all(i.principal > 0 for i in s)
+    assert s[-1].remaining == 0
+    assert all(i.amount == i.principal + i.interest for i in s)
+    assert all(a.due < b.due for a, b in zip(s, s[1:]))
+    # equal instalments but the last, which takes the rounding remainder
+    assert len({i.principal for i in s[:-1]}) <= 1
+    if rate is None:
+        assert all(i.interest == 0 for i in s)
+
+
+def test_schedule_month_ends_and_interest():
+    s = compute_schedule(D("3000.00"), 3, date(2026, 1, 31), yearly_rate=D("10"), start=date(2026, 1, 1))
+    assert [i.due for i in s] == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
+    # 3000 × 10 % × 30 / 365 = 24.66 ; 2000 × 10 % × 28 / 365 = 15.34 ; 1000 × 10 % × 31 / 365 = 8.49
+    assert [str(i.interest) for i in s] == ["24.66", "15.34", "8.49"]
