@@ -8,6 +8,7 @@ French filters (``money``, ``date_long``, ``rate``, ``words``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -128,7 +129,7 @@ class Payment:
     link: str | None
     amount: Decimal
     remittance: str
-    #: EPC QR code as an SVG data URI (None without IBAN, or a non-euro claim)
+    #: EPC QR code as a PNG data URI (None without IBAN, or a non-euro claim)
     qr_svg: str | None
     #: the same as PNG bytes (emails and DOCX)
     qr_png: bytes | None = field(default=None, repr=False)
@@ -243,21 +244,7 @@ def payment_view(case: Case, amount: Decimal, invoices: tuple[str, ...]) -> Paym
         remittance = remittance[:137] + "..."
     qr_svg = qr_png = None
     if case.currency == "EUR" and 0 < amount <= EPC_MAX:
-        import io
-
-        import segno.helpers
-
-        qr = segno.helpers.make_epc_qr(
-            name=case.creditor.name[:70],
-            iban=bank.iban.replace(" ", ""),
-            amount=amount,
-            text=remittance,
-            bic=bank.bic or None,
-        )
-        qr_svg = qr.svg_data_uri(scale=4, border=2, xmldecl=False, nl=False)
-        buf = io.BytesIO()
-        qr.save(buf, kind="png", scale=6, border=2)
-        qr_png = buf.getvalue()
+        qr_svg, qr_png = epc_qr(case.creditor.name[:70], bank.iban.replace(" ", ""), amount, remittance, bank.bic or None)
     return Payment(
         holder=case.creditor.name,
         iban=group4(bank.iban),
@@ -270,6 +257,24 @@ def payment_view(case: Case, amount: Decimal, invoices: tuple[str, ...]) -> Paym
         qr_svg=qr_svg,
         qr_png=qr_png,
     )
+
+
+@lru_cache(maxsize=256)
+def epc_qr(name: str, iban: str, amount: Decimal, text: str, bic: str | None) -> tuple[str, bytes]:
+    """The EPC (SEPA credit transfer) QR code as a PNG data URI and PNG bytes. PNG rather
+    than SVG: WeasyPrint draws it much faster (one image instead of a long path); at 10 px
+    per module and 30 mm wide it prints at about 380 dpi."""
+    import io
+
+    import segno.helpers
+
+    qr = segno.helpers.make_epc_qr(name=name, iban=iban, amount=amount, text=text, bic=bic)
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=10, border=2)
+    png = buf.getvalue()
+    import base64
+
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii"), png
 
 
 def subject_for(stage: str, claim: Claim) -> str:
