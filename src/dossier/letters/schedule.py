@@ -65,7 +65,9 @@ def compute_schedule(
     if instalments > 1 and balance < CENT * instalments:
         instalments = int(balance / CENT)
     part = (balance / instalments).quantize(CENT, rounding=ROUND_DOWN)
-    dues = [add_months(first_due, k * every_months, first_due.day) for k in range(instalments)]
+    # a first instalment on a month's last day keeps every instalment on the last day
+    day = 31 if first_due.day == calendar.monthrange(first_due.year, first_due.month)[1] else first_due.day
+    dues = [add_months(first_due, k * every_months, day) for k in range(instalments)]
     prev = start or add_months(first_due, -every_months, first_due.day)
     remaining = balance
     out = []

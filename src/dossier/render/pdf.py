@@ -21,6 +21,7 @@ Why each choice:
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -104,8 +105,19 @@ def _shared() -> tuple[Any, Any]:
                 raise TemplateError(f"{FONTS_DIR}: missing font files: {', '.join(missing)}")
             fc = FontConfiguration()
             _state["font_config"] = fc
+            atexit.register(_release)
             _state["font_css"] = CSS(string=font_face_css(), font_config=fc)
         return _state["font_config"], _state["font_css"]
+
+
+def _release() -> None:
+    """Drop the shared FontConfiguration while the interpreter is still whole (its
+    ``__del__`` needs modules that are gone at final shutdown)."""
+    with _lock:
+        _state.clear()
+    import gc
+
+    gc.collect()
 
 
 def html_to_pdf(
