@@ -93,30 +93,40 @@ def _blocks(el, out: list[str]) -> None:
 
 
 def _table(table) -> str:
-    rows = []
-    aligns: list[list[bool]] = []
+    """Aligned columns; a cell spanning columns takes their width (it does not widen the
+    first one), numbers are right-aligned."""
+    rows: list[list[tuple[str, int, bool]]] = []
     for tr in table.iter("tr"):
-        cells, right = [], []
-        for c in tr:
-            if c.tag not in ("td", "th"):
-                continue
-            cells.append(_inline(c).replace("\n", " "))
-            right.append("num" in (c.get("class") or ""))
-            for _ in range(int(c.get("colspan", 1)) - 1):
-                cells.append("")
-                right.append(False)
-        if any(cells):
+        cells = [
+            (_inline(c).replace("\n", " "), int(c.get("colspan", 1)), "num" in (c.get("class") or ""))
+            for c in tr if c.tag in ("td", "th")
+        ]
+        if any(t for t, _, _ in cells):
             rows.append(cells)
-            aligns.append(right)
     if not rows:
         return ""
-    n = max(len(r) for r in rows)
-    widths = [max((len(r[i]) for r in rows if i < len(r)), default=0) for i in range(n)]
+    n = max(sum(span for _, span, _ in r) for r in rows)
+    widths = [0] * n
+    for r in rows:
+        col = 0
+        for text, span, _ in r:
+            if span == 1:
+                widths[col] = max(widths[col], len(text))
+            col += span
+    for r in rows:  # a spanned cell longer than its columns widens the last of them
+        col = 0
+        for text, span, _ in r:
+            if span > 1:
+                room = sum(widths[col : col + span]) + 2 * (span - 1)
+                if len(text) > room:
+                    widths[col + span - 1] += len(text) - room
+            col += span
     lines = []
-    for r, a in zip(rows, aligns):
-        cells = []
-        for i in range(n):
-            v = r[i] if i < len(r) else ""
-            cells.append(v.rjust(widths[i]) if i < len(a) and a[i] else v.ljust(widths[i]))
-        lines.append("  ".join(cells).rstrip())
+    for r in rows:
+        col, parts = 0, []
+        for text, span, right in r:
+            w = sum(widths[col : col + span]) + 2 * (span - 1)
+            parts.append(text.rjust(w) if right else text.ljust(w))
+            col += span
+        lines.append("  ".join(parts).rstrip())
     return "\n".join(lines)
