@@ -27,6 +27,24 @@ def norm(text: str) -> str:
     return re.sub(r"[\s\u00a0\u202f]+", " ", text)
 
 
+def lines_of(page) -> list[str]:
+    """The page's text as visual lines (fragments grouped by baseline, left to right):
+    independent of the order in which the PDF draws them."""
+    frags = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            frags.append((round(y / 3), x, text))
+
+    page.extract_text(visitor_text=visit)
+    by_line: dict[int, list] = {}
+    for y, x, t in frags:
+        by_line.setdefault(y, []).append((x, t))
+    return [norm(" ".join(t for _, t in sorted(v))).strip() for _, v in sorted(by_line.items(), reverse=True)]
+
+
 # --------------------------------------------------------------------------- fixtures
 
 
@@ -206,9 +224,9 @@ def test_table_of_contents_links_and_printed_numbers_are_the_real_pages(built):
     _, r = built
     reader = reader_of(r)
     toc = reader.pages[_toc_page(r)]
-    text = norm(toc.extract_text())
+    text = "\n".join(lines_of(toc))
     for e in r.exhibits:
-        m = re.search(rf"Pièce n° {e.number} {re.escape(norm(e.title))} (\d+)\b", text)
+        m = re.search(rf"^Pièce n° {e.number} {re.escape(norm(e.title))} (\d+)$", text, re.M)
         assert m and int(m.group(1)) == e.first_page, (e.number, text)
         assert f"Pièce n° {e.number} — p. 1/{e.pages}" in norm(reader.pages[int(m.group(1)) - 1].extract_text())
     targets = []
@@ -225,11 +243,12 @@ def test_bordereau_lists_number_description_date_and_pages(built):
     _, r = built
     reader = reader_of(r)
     s = next(s for s in r.sections if s.title.startswith("Bordereau"))
-    text = norm(" ".join(reader.pages[s.first_page - 1 + k].extract_text() for k in range(s.pages)))
+    text = "\n".join(line for k in range(s.pages) for line in lines_of(reader.pages[s.first_page - 1 + k]))
     for e in r.exhibits:
         pages = f"p. {e.first_page}" if e.pages == 1 else f"p. {e.first_page} à {e.last_page}"
-        assert f"{pages} ({e.pages} p.)" in text
-        assert e.title.split(" (")[0][:25] in text
+        date = e.date.strftime("%d/%m/%Y")
+        line = rf"^{e.number} {re.escape(norm(e.title))} {date} {pages} \({e.pages} p\.\)$"
+        assert re.search(line, text, re.M), (line, text)
 
 
 def test_outline_has_one_entry_per_section_and_exhibit(built):
@@ -463,3 +482,43 @@ def test_cli_prints_size_and_page_count(tmp_path):
     n = len(PdfReader(out).pages)
     assert re.search(rf"d\.pdf: {n} pages, \d+ KB, \d+ exhibits", proc.stdout)
     assert (tmp_path / "d-requete.docx").is_file()
+
+
+# --------------------------------------------------------------------------- journal
+
+
+def test_notices_sent_by_the_tool_come_from_the_journal(tmp_path, awkward, rates):
+    import hashlib
+
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    root = write_case(tmp_path / "j", [("devis", "Devis", "landscape.pdf")], files=awkward)
+    (root / "out").mkdir()
+    sent = root / "out" / "mise-en-demeure.pdf"
+    sent.write_bytes(make_awkward.pdf_pages([(make_awkward.A4, "MARK-MED-SENT")]))
+    draft = root / "out" / "dernier-avis.pdf"
+    draft.write_bytes(make_awkward.pdf_pages([(make_awkward.A4, "MARK-DRAFT")]))
+    changed = root / "out" / "relance-2.pdf"
+    changed.write_bytes(make_awkward.pdf_pages([(make_awkward.A4, "MARK-CHANGED")]))
+
+    def line(stage, when, status, path, sha=None, **extra):
+        rel = path.relative_to(root).as_posix()
+        sha = sha or hashlib.sha256(path.read_bytes()).hexdigest()
+        return json.dumps({"stage": stage, "date": when, "channel": "lrar" if stage == "mise-en-demeure" else "email",
+                           "status": status, "files": [{"path": rel, "sha256": sha}], "recorded_at": "", **extra}) + "\n"
+
+    (root / "journal.jsonl").write_text(
+        line("relance-2", "2026-03-01", "sent", changed, sha="0" * 64)
+        + line("dernier-avis", "2026-03-20", "generated", draft)
+        + line("mise-en-demeure", "2026-04-02", "sent", sent, lrar_number="1A 000 111 2223 3"),
+        encoding="utf-8")
+    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    titles = [e.title for e in r.exhibits]
+    assert "Mise en demeure du 2 avril 2026 (lettre recommandée avec accusé de réception n° 1A 000 111 2223 3)" in titles
+    assert not any("Dernier avis" in t for t in titles)  # generated, never sent: not a notice
+    assert titles.index("Relance (1er rappel) du 10 février 2026 (courriel)") < titles.index(
+        "Deuxième relance du 1er mars 2026 (courriel)") < len(titles) - 1
+    assert any("relance-2.pdf" in w and "changed since the journal recorded it" in w for w in r.warnings)
+    text = _front_text(r, "Requête")
+    assert "Mise en demeure du 2 avril 2026" in text

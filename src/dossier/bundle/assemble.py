@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 from dossier.bundle import stamp as st
 from dossier.bundle.collect import collect_exhibits, notice_title
 from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
-from dossier.errors import DossierError
+from dossier.errors import DossierError, TemplateError
 from dossier.model import Case
 
 #: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
@@ -273,42 +273,41 @@ def _build(case, at, statement, court, specs, journal, purpose, policy) -> Bundl
     loaded: list[LoadedExhibit] = [load_exhibit(s, policy=policy, email_renderer=email_renderer) for s in specs]
     warnings = [w for ex in loaded for w in ex.warnings]
 
-    # 1. cover + application: they cite exhibit numbers, never page numbers
-    _, numbered = _layout(loaded, 0, 0, 0, 0, purpose)
-    head_ctx = _context(case, at, statement, court, purpose, [], numbered, journal, 0)
+    # Front matter, laid out with WeasyPrint (the letters' fonts and templates). Page
+    # numbers in the bordereau and the table of contents depend on the front matter's own
+    # length: cover + application are laid out once (they cite exhibit numbers, never
+    # pages); bordereau + table of contents are laid out with an estimate of their length,
+    # their real length is read back, and they are laid out again until it no longer
+    # changes (one pass when the estimate is right). One PDF is written at the end.
     meta = _meta(case, at, statement, purpose)
-    app_name = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
-    cover_pdf = _render("dossiers/cover.html", head_ctx, case, meta)
-    app_pdf = _render(app_name, head_ctx, case, meta)
-    cover = PdfReader(io.BytesIO(cover_pdf))
-    app = PdfReader(io.BytesIO(app_pdf))
-    n_cover, n_app = len(cover.pages), len(app.pages)
-
-    # 2. bordereau + table of contents: laid out until their own page counts are stable
-    n_bord = 1 + len(loaded) // 18
-    n_toc = 1 + len(loaded) // 30
+    app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
+    _, numbered = _layout(loaded, 0, 0, 0, 0, purpose)
+    ctx = _context(case, at, statement, court, purpose, [], numbered, journal, 0)
+    head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
+    n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
+    n_bord, n_toc = _guess_counts(loaded)
     for _ in range(6):
         sections, exhibits = _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose)
         total = sections[-1].first_page + sections[-1].pages - 1 + sum(e.pages for e in exhibits)
         ctx = _context(case, at, statement, court, purpose, sections, exhibits, journal, total)
-        bord_pdf = _render("dossiers/bordereau.html", ctx, case, meta)
-        toc_pdf = _render("dossiers/toc.html", ctx, case, meta)
-        bord, toc = PdfReader(io.BytesIO(bord_pdf)), PdfReader(io.BytesIO(toc_pdf))
-        if (len(bord.pages), len(toc.pages)) == (n_bord, n_toc):
+        tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
+        counts = _section_pages(tail, ("section-bordereau", "section-toc"))
+        if counts == (n_bord, n_toc):
             break
-        n_bord, n_toc = len(bord.pages), len(toc.pages)
+        n_bord, n_toc = counts
     else:  # pragma: no cover - would need a layout that oscillates
         raise DossierError("the bordereau and table of contents could not be laid out stably")
+    front_pdf = _write_front(head, tail, meta)
+    front = PdfReader(io.BytesIO(front_pdf))
 
     digest = hashlib.sha256()
-    for blob in (cover_pdf, app_pdf, bord_pdf, toc_pdf):
-        digest.update(hashlib.sha256(blob).digest())
+    digest.update(hashlib.sha256(front_pdf).digest())
     for ex in loaded:
         digest.update(ex.digest.encode())
     digest.update(f"{purpose}|{at.isoformat()}|{policy}".encode())
 
     pdf = _write_pdf(
-        front=[cover, app, bord, toc],
+        front=front,
         sections=sections,
         loaded=loaded,
         exhibits=exhibits,
@@ -318,6 +317,64 @@ def _build(case, at, statement, court, specs, journal, purpose, policy) -> Bundl
         file_id=digest.digest()[:16],
     )
     return BundleResult(pdf, total, exhibits, sections, purpose, statement, court, warnings)
+
+
+def _section_pages(doc, ids: tuple[str, ...]) -> tuple[int, ...]:
+    """Pages of each section of a laid-out WeasyPrint document, from the page where each
+    section's id is anchored."""
+    starts: dict[str, int] = {}
+    for i, page in enumerate(doc.pages):
+        for anchor in page.anchors:
+            if anchor in ids:
+                starts.setdefault(anchor, i)
+    missing = [x for x in ids if x not in starts]
+    if missing:
+        raise TemplateError(
+            "dossier templates: no element with id " + ", ".join(missing)
+            + " — an overridden dossiers/*.html template must keep its section's id"
+        )
+    firsts = [starts[x] for x in ids] + [len(doc.pages)]
+    return tuple(max(1, firsts[i + 1] - firsts[i]) for i in range(len(ids)))
+
+
+def _guess_counts(loaded) -> tuple[int, int]:
+    """Estimated pages of the bordereau and the table of contents (rows of one or two
+    lines; the layout loop corrects a wrong estimate)."""
+    lines = sum(1 + len(ex.spec.title) // 75 for ex in loaded)
+    return 1 + (lines + 2) // 38, 1 + (lines + 6) // 40
+
+
+_weasy_lock = __import__("threading").Lock()
+_weasy_css: list = []
+
+
+def _layout_html(case: Case, ctx: dict):
+    """Render ``dossiers/front.html`` and lay it out (no PDF yet): a WeasyPrint Document
+    with the vendored fonts of :mod:`dossier.render.pdf` and its shared FontConfiguration."""
+    from weasyprint import CSS, HTML
+
+    from dossier.render.pdf import font_configuration, font_face_css
+    from dossier.render.templates import SHIPPED_DIR, render
+
+    html = render("dossiers/front.html", ctx, [case.templates] if case.templates else ())
+    fc = font_configuration()
+    with _weasy_lock:
+        if not _weasy_css:
+            _weasy_css.append(CSS(string=font_face_css(), font_config=fc))
+    try:
+        return HTML(string=html, base_url=str(SHIPPED_DIR / "dossiers") + "/").render(
+            font_config=fc, stylesheets=_weasy_css)
+    except Exception as e:  # WeasyPrint raises assorted errors on broken input
+        raise TemplateError(f"dossiers/front.html: cannot lay out the front matter: {e}") from e
+
+
+def _write_front(head, tail, meta) -> bytes:
+    """The laid-out front matter documents as one PDF (fonts subset once). Its metadata
+    are not used: the dossier has its own."""
+    doc = head.copy(head.pages + tail.pages)
+    doc.metadata.title = meta.title
+    doc.metadata.created = doc.metadata.modified = meta.w3c_date
+    return doc.write_pdf()
 
 
 def _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose):
@@ -465,14 +522,13 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
 
     # front matter: placed as is (WeasyPrint A4), numbered, links kept
     n = 0
-    for reader in front:
-        for src in reader.pages:
-            n += 1
-            page, refs = _place(w, src, fonts_ref, fit=False, footer=(n, total, ""))
-            page_refs.append(page.indirect_reference)
-            links = _internal_links(src)
-            if links:
-                pending_links.append((page, links))
+    for src in front.pages:
+        n += 1
+        page, _ = _place(w, src, fonts_ref, fit=False, footer=(n, total, ""))
+        page_refs.append(page.indirect_reference)
+        links = _internal_links(src)
+        if links:
+            pending_links.append((page, links))
 
     # exhibits: normalised, fitted, stamped
     for ex, info in zip(loaded, exhibits):
