@@ -19,8 +19,9 @@ LETTER_STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "de
 @at_option
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Folder to write into (default: CASE/out).")
-@click.option("--format", "formats", default="pdf,docx,eml", show_default=True,
-              help="Comma-separated: pdf (the printed letter), docx (the same, editable), eml (the email).")
+@click.option("--format", "formats", default=None,
+              help="Comma-separated: pdf (the printed letter), docx (the same, editable), eml (the email). "
+                   "Default: pdf,docx,eml (pdf,docx when the case has no email addresses).")
 @click.option("--send", is_flag=True,
               help="Deliver the email over SMTP (settings from DOSSIER_SMTP_* or ~/.config/dossier/smtp.toml) and record it as sent.")
 @click.option("--mark-sent", is_flag=True,
@@ -61,7 +62,7 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
     from dossier.letters import LetterOptions, Window, parse_formats, write_stage
 
     at = resolve_at(at)
-    fmts = parse_formats(formats)
+    fmts = parse_formats(formats) if formats else None
     rate = None
     if plan_rate is not None:
         try:
@@ -82,6 +83,13 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
     if send and mark_sent:
         raise click.UsageError("--send and --mark-sent exclude each other")
     c = load_case(case, at)
+    if fmts is None:
+        if c.debtor.email and c.creditor.email:
+            fmts = ("pdf", "docx", "eml")
+        else:
+            fmts = ("pdf", "docx")
+            if not send:
+                click.echo("note: no email address for the debtor or the creditor: writing pdf,docx only", err=True)
     smtp = mail.smtp_config(smtp_config) if send else None  # fail before writing anything
     result = write_stage(c, stage, at, load_rates(rates_files), out_dir=Path(out_dir) if out_dir else None,
                          formats=fmts, options=options, force=force, send=send, mark_sent=mark_sent, smtp=smtp)
