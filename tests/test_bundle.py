@@ -522,3 +522,27 @@ def test_notices_sent_by_the_tool_come_from_the_journal(tmp_path, awkward, rates
     assert any("relance-2.pdf" in w and "changed since the journal recorded it" in w for w in r.warnings)
     text = _front_text(r, "Requête")
     assert "Mise en demeure du 2 avril 2026" in text
+
+
+# --------------------------------------------------------------------------- samples
+
+
+@pytest.mark.parametrize("sample, purpose", [("atelier-martin", "court"), ("studio-graphique", "court"),
+                                             ("consumer-renovation", "court"), ("consumer-renovation", "bailiff")])
+def test_sample_dossiers(sample, purpose, rates):
+    from dossier.bundle import build_bundle
+    from dossier.bundle.exhibits import sniff
+    from dossier.casefile import load_case
+
+    case = load_case(SAMPLES / sample, AT)
+    r = build_bundle(case, AT, rates, purpose=purpose, with_docx=False)
+    reader = reader_of(r)
+    assert len(reader.pages) == r.pages == r.front_pages + sum(e.pages for e in r.exhibits)
+    cited = {Path(x.file).resolve() for x in (*case.exhibits, *case.invoices, *case.credit_notes, *case.notices) if x.file}
+    assert {Path(e.file).resolve() for e in r.exhibits} == cited  # every evidence file, once
+    for e in r.exhibits:
+        page = reader.pages[e.first_page - 1]
+        assert f"Pièce n° {e.number} — p. 1/{e.pages}" in norm(page.extract_text())
+        if sniff(Path(e.file).read_bytes()[:2048], Path(e.file)) == "eml":
+            assert e.pages >= 1 and "Objet" in norm(page.extract_text())
+    assert len([o for o in reader.outline if not isinstance(o, list)]) == 4 + len(r.exhibits)
