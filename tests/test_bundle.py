@@ -463,14 +463,18 @@ def test_max_size_downsamples_oversized_scans(tmp_path, awkward, rates):
     from dossier.errors import DossierError
 
     (tmp_path / "noise.png").write_bytes(make_awkward.noisy_png())
-    files = dict(awkward, **{"noise.png": tmp_path / "noise.png"})
-    root = write_case(tmp_path / "big", [("bon-de-commande", "Scan lourd", "noise.png")], files=files)
+    (tmp_path / "scan.pdf").write_bytes(make_awkward.scanned_pdf())
+    files = dict(awkward, **{"noise.png": tmp_path / "noise.png", "scan.pdf": tmp_path / "scan.pdf"})
+    root = write_case(tmp_path / "big", [("bon-de-commande", "Scan lourd", "noise.png"),
+                                         ("contrat", "Contrat scanné", "scan.pdf")], files=files)
     case = load_case(root, AT)
     full = build_bundle(case, AT, rates, with_docx=False)
-    assert full.size > 10_000_000 and full.downsampled_to_dpi is None
+    assert full.size > 15_000_000 and full.downsampled_to_dpi is None
     small = build_bundle(case, AT, rates, max_size=4_000_000, with_docx=False)
     assert small.size <= 4_000_000 and small.downsampled_to_dpi in (200, 150, 110)
     assert small.pages == full.pages
+    assert any("scan.pdf" in w and "reduced to" in w for w in small.warnings)
+    assert build_bundle(case, AT, rates, max_size=4_000_000, with_docx=False).pdf == small.pdf  # deterministic
     with pytest.raises(DossierError, match="--max-size"):
         build_bundle(case, AT, rates, max_size=200_000, with_docx=False)
 

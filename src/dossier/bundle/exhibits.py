@@ -197,6 +197,10 @@ class _quiet_pypdf:
 def _load_kind(spec, data, path, kind, policy, email_renderer, fit_box) -> LoadedExhibit:
     if kind == "pdf":
         ex = _load_pdf(spec, data)
+        if policy.jpeg_quality is not None:
+            shrunk = downsample_pdf_images(ex.pages[0].reader, policy)
+            if shrunk:
+                ex.warnings.append(f"{spec.where()}: {shrunk} scanned image(s) reduced to {policy.max_dpi} dpi for --max-size")
     elif kind == "image":
         ex = LoadedExhibit(spec, _load_image(spec, data, policy, fit_box), fmt="image")
     elif kind == "eml":
@@ -471,6 +475,62 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
         im.save(buf, "JPEG", quality=policy.jpeg_quality or 90, optimize=False, subsampling=0 if (policy.jpeg_quality or 90) >= 90 else 2)
         return ImageData(w, h, cs, 8, "/DCTDecode", buf.getvalue(), nat)
     return ImageData(w, h, cs, 8, "/FlateDecode", zlib.compress(im.tobytes(), 6), nat)
+
+
+def downsample_pdf_images(reader, policy: ImagePolicy) -> int:
+    """Re-encode the large raster images of a PDF (scanned pages) as JPEG at
+    ``policy.jpeg_quality``, no larger than the page at ``policy.max_dpi``. Only plain RGB
+    or grey images without masks are touched; everything else is kept as is. Changes the
+    reader's objects in memory (never the file). Returns how many images were changed."""
+    from PIL import Image
+
+    seen: set[int] = set()
+    changed = 0
+    for page in reader.pages:
+        try:
+            box = page.mediabox
+            limit = max(float(box.width), float(box.height)) / 72.0 * policy.max_dpi
+            xobjects = (page.get("/Resources") or {}).get("/XObject") or {}
+        except Exception:  # noqa: BLE001
+            continue
+        for name in list(xobjects):
+            ref = xobjects.raw_get(name)
+            obj = ref.get_object()
+            if id(obj) in seen or obj.get("/Subtype") != "/Image":
+                continue
+            seen.add(id(obj))
+            try:
+                if any(k in obj for k in ("/SMask", "/Mask", "/ImageMask", "/Decode")):
+                    continue
+                if obj.get("/ColorSpace") not in ("/DeviceRGB", "/DeviceGray") or obj.get("/BitsPerComponent") != 8:
+                    continue
+                raw_len = len(obj._data)
+                w, h = int(obj["/Width"]), int(obj["/Height"])
+                scale = min(1.0, limit / max(w, h))
+                if raw_len < 100_000 and scale > 0.9:
+                    continue
+                im = obj.decode_as_image()
+                if im.mode not in ("RGB", "L"):
+                    im = im.convert("RGB")
+                if scale < 0.98:
+                    im = im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS,
+                                   reducing_gap=3.0)
+                buf = io.BytesIO()
+                im.save(buf, "JPEG", quality=policy.jpeg_quality or 80)
+                if len(buf.getvalue()) >= raw_len:
+                    continue
+            except Exception:  # noqa: BLE001 - an image we cannot re-encode is kept
+                continue
+            from pypdf.generic import NameObject, NumberObject
+
+            obj._data = buf.getvalue()
+            obj[NameObject("/Filter")] = NameObject("/DCTDecode")
+            obj.pop("/DecodeParms", None)
+            obj[NameObject("/Width")] = NumberObject(im.size[0])
+            obj[NameObject("/Height")] = NumberObject(im.size[1])
+            obj[NameObject("/ColorSpace")] = NameObject("/DeviceRGB" if im.mode == "RGB" else "/DeviceGray")
+            changed += 1
+    return changed
 
 
 # --------------------------------------------------------------------------- emails
