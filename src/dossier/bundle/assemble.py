@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dossier.bundle import stamp as st
-from dossier.bundle.collect import collect_exhibits, notice_title
+from dossier.bundle.collect import GROUP_TITLES, collect_exhibits, notice_title
 from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
 from dossier.errors import DossierError, TemplateError
 from dossier.model import Case
@@ -73,6 +73,7 @@ class BundleExhibit:
     first_page: int
     pages: int
     format: str
+    group: int = 4
 
     @property
     def last_page(self) -> int:
@@ -391,7 +392,7 @@ def _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose):
     exhibits = []
     for i, ex in enumerate(loaded, start=1):
         s = ex.spec
-        exhibits.append(BundleExhibit(i, s.title, s.kind, s.date, s.file, s.field, page, len(ex.pages), ex.fmt))
+        exhibits.append(BundleExhibit(i, s.title, s.kind, s.date, s.file, s.field, page, len(ex.pages), ex.fmt, s.group))
         page += len(ex.pages)
     return sections, exhibits
 
@@ -457,6 +458,7 @@ def _context(case, at, statement, court, purpose, sections, exhibits, journal, t
         "claim_principal_interest": claim_pi,
         "ceiling": PETITES_CREANCES_CEILING,
         "kind_labels": KIND_LABELS,
+        "group_titles": GROUP_TITLES,
         "link": lambda page: f"{LINK_PREFIX}{page}",
         "invoice_exhibit": _invoice_exhibit_numbers(case, exhibits),
         "creditor_is_person": not case.creditor.is_company or (case.creditor.legal_form or "").upper() in ("EI", "EIRL", "ME", ""),

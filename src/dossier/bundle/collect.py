@@ -35,6 +35,15 @@ GROUPS = {
     "autre": 4,
     "accuse-de-reception": 5,
 }
+#: headings of the groups in the bordereau
+GROUP_TITLES = (
+    "Documents contractuels",
+    "Exécution et livraison",
+    "Factures et avoirs",
+    "Relances, correspondance et mise en demeure",
+    "Autres pièces",
+    "Preuves de réception",
+)
 #: tie-break inside the contractual group when dates are equal
 KIND_RANK = {"contrat": 0, "devis": 1, "bon-de-commande": 2, "cgv": 3}
 
@@ -87,7 +96,7 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
             i = seen[key]
             old_sort, old = found[i]
             if spec.origin == "exhibit" and old.origin != "exhibit":
-                found[i] = (old_sort, replace(spec, field=old.field if old.origin == "exhibit" else spec.field))
+                found[i] = (old_sort, replace(spec, group=old.group))
             elif old.sha256 is None and spec.sha256:
                 found[i] = (old_sort, replace(old, sha256=spec.sha256))
             return
@@ -95,7 +104,7 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
         # everything else chronologically
         sort = (group, rank, spec.date or date.max, order) if group == 0 else (group, spec.date or date.max, rank, order)
         seen[key] = len(found)
-        found.append((sort, spec))
+        found.append((sort, replace(spec, group=group)))
 
     n = 0
     for i, ex in enumerate(case.exhibits):

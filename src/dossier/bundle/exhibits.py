@@ -64,6 +64,8 @@ class ExhibitSpec:
     sha256: str | None = None
     #: "case.yaml:41" — where the user fixes it (empty when unknown)
     location: str = ""
+    #: legal-order group (see dossier.bundle.collect.GROUP_TITLES)
+    group: int = 4
 
     def where(self) -> str:
         """``case.yaml:41: exhibits[2].file (pieces/devis.pdf)`` for messages."""
