@@ -550,3 +550,19 @@ def test_sample_dossiers(sample, purpose, rates):
         if sniff(Path(e.file).read_bytes()[:2048], Path(e.file)) == "eml":
             assert e.pages >= 1 and "Objet" in norm(page.extract_text())
     assert len([o for o in reader.outline if not isinstance(o, list)]) == 4 + len(r.exhibits)
+
+
+def test_missing_evidence_is_warned_and_output_folder_accepted(tmp_path):
+    root = tmp_path / "noev"
+    root.mkdir()
+    (root / "case.yaml").write_text(
+        CASE_YAML.format(exhibits="  []\n", court="").replace(", file: pieces/portrait.pdf", "")
+        .replace("  - {stage: relance-1, date: 2026-02-10, channel: email, file: pieces/mail.eml}\n", "  []\n"),
+        encoding="utf-8")
+    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", f"{tmp_path / 'dest'}/")
+    assert proc.returncode == 0, proc.stderr
+    assert "no evidence file at all" in proc.stderr and "invoice F-1 has no `file:`" in proc.stderr
+    assert "no mise en demeure recorded" in proc.stderr and "no contractual document" in proc.stderr
+    assert sorted(p.name for p in (tmp_path / "dest").iterdir()) == [
+        "awk-2026-001-dossier-injonction-de-payer.pdf", "awk-2026-001-requete.docx"]
+    assert "0 exhibits" in proc.stdout

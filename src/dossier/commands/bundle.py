@@ -43,9 +43,9 @@ def _human(n: int) -> str:
 @click.option("--for", "purpose", type=click.Choice(["court", "bailiff"]), default="court", show_default=True,
               help="court: requête en injonction de payer; bailiff: procédure simplifiée de recouvrement "
                    "des petites créances (claims up to 5,000 EUR).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="PDF to write (default: CASE/out/<reference>-dossier-<procedure>.pdf). For court, the "
-                   "requête is also written as DOCX next to it.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="PDF file or folder to write to (default: CASE/out/<reference>-dossier-<procedure>.pdf). "
+                   "For court, the requête is also written as DOCX next to it.")
 @click.option("--max-size", type=ByteSize(), default=None,
               help="Largest acceptable PDF (e-filing limits), e.g. 10MB: scans are re-encoded at lower "
                    "resolutions until the dossier fits.")
