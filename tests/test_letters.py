@@ -314,3 +314,29 @@ def test_samples_letters_carry_compute_figures(rates):
             assert claim.total == st.total
         done += 1
     assert done >= 1
+
+
+def test_byte_identical_across_processes(tmp_path, rates):
+    """Hash randomisation differs per process: the files must not depend on it."""
+    import hashlib
+    import os
+    import subprocess
+    import sys
+
+    case = make_case(tmp_path / "x")
+    r = render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates))
+    here = {n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}
+    script = (
+        "import sys, hashlib, json; from pathlib import Path; sys.path.insert(0, sys.argv[2]);"
+        "from test_letters import make_case, AT; from dossier.law.rates import load_rates;"
+        "from dossier.law.penalties import compute_statement; from dossier.letters import render_stage;"
+        "c = make_case(Path(sys.argv[1])); r = render_stage(c, 'mise-en-demeure', AT, compute_statement(c, AT, load_rates(user_file=False)));"
+        "print(json.dumps({n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}))"
+    )
+    import json
+
+    for seed in ("1", "2"):
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "x"), str(Path(__file__).parent)],
+                             capture_output=True, text=True, check=True,
+                             env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        assert json.loads(out) == here
