@@ -424,8 +424,9 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
     # natural size in points (at the scan's own dpi); unknown dpi: fill the page
     if dx and dy:
         nat = (w * 72.0 / dx, h * 72.0 / dy)
-    else:
-        nat = (float(fit_box[0]) * 10, float(fit_box[1]) * 10)
+    else:  # as large as the page allows, same proportions
+        k = 10.0 * max(fit_box) / max(w, h)
+        nat = (w * k, h * k)
     # the largest size it can take on the page, then the pixel cap for max_dpi
     box_w, box_h = (fit_box if (nat[0] <= nat[1]) == (fit_box[0] <= fit_box[1]) else (fit_box[1], fit_box[0]))
     scale = min(box_w / nat[0], box_h / nat[1], 1.0)
@@ -433,6 +434,7 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
     max_w = max(1, round(shown[0] / 72.0 * policy.max_dpi))
     max_h = max(1, round(shown[1] / 72.0 * policy.max_dpi))
     resize = w > max_w * 1.02 or h > max_h * 1.02
+    ratio = min(max_w / w, max_h / h, 1.0)  # one factor: the proportions are kept
 
     mode = im.mode
     keep_jpeg = (
@@ -463,7 +465,8 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
     if resize:
         if im.mode == "1":
             im = im.convert("L")
-        im = im.resize((min(w, max_w), min(h, max_h)), Image.Resampling.LANCZOS, reducing_gap=3.0)
+        im = im.resize((max(1, round(w * ratio)), max(1, round(h * ratio))), Image.Resampling.LANCZOS,
+                       reducing_gap=3.0)
     w, h = im.size
     lossy = policy.jpeg_quality is not None or jpeg_bytes is not None
     if im.mode == "1" and not lossy:
@@ -554,6 +557,7 @@ def _load_eml(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, renderer, fit
         except Exception:  # noqa: BLE001 - a malformed header is shown raw
             v = msg.get_all(name, failobj=[None])[0]
         headers[name] = str(v) if v is not None else ""
+    headers["Date"] = _french_date(headers["Date"])
     if not any(headers[k] for k in ("From", "To", "Subject", "Date")):
         raise EvidenceError(
             f"{spec.where()}: this does not look like an email (no From, To, Date or Subject header); "
@@ -602,6 +606,28 @@ def _load_eml(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, renderer, fit
             f"{spec.where()}: attachments not reproduced (not PDF or image): {', '.join(skipped)}"
         )
     return LoadedExhibit(spec, pages, outline, warnings, fmt="eml")
+
+
+def _french_date(raw: str) -> str:
+    """``Tue, 06 Jan 2026 09:12:00 +0100`` -> ``6 janvier 2026 à 09:12 (UTC+01:00)``; the
+    raw header when it cannot be read."""
+    from email.utils import parsedate_to_datetime
+
+    if not raw:
+        return raw
+    try:
+        d = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return raw
+    from dossier.fmt import date_long
+
+    off = d.utcoffset()
+    zone = ""
+    if off is not None:
+        minutes = int(off.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        zone = f" (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+    return f"{date_long(d.date())} à {d.strftime('%H:%M')}{zone}"
 
 
 def _shift(items: list[OutlineItem], by: int) -> list[OutlineItem]:
