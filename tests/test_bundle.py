@@ -297,6 +297,17 @@ def test_two_runs_are_byte_identical(awkward_case, rates, built):
     assert later.pdf != built[1].pdf  # the date is an input
 
 
+def test_same_case_in_another_folder_gives_the_same_bytes(awkward_case, rates, built, tmp_path):
+    import shutil
+
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    moved = tmp_path / "elsewhere" / "deeper" / "awk"
+    shutil.copytree(awkward_case, moved)
+    assert build_bundle(load_case(moved, AT), AT, rates).pdf == built[1].pdf
+
+
 # --------------------------------------------------------------------------- the requête
 
 
