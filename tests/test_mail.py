@@ -160,8 +160,10 @@ def test_delivery_errors_are_clear(case, rates):
     s.close()  # nothing listens there
     with pytest.raises(DeliveryError, match=f"127.0.0.1:{port}: cannot deliver"):
         write_stage(case, "relance-1", AT, rates, send=True, smtp=SmtpConfig("127.0.0.1", port, "none", timeout=2))
-    # nothing recorded as sent
+    # nothing recorded as sent; the files written are journaled as generated
     assert journal.sent_stages(case) == ()
+    (entry,) = journal.read_journal(case)
+    assert entry.status == "generated" and entry.message_id is None
 
 
 def test_smtp_config_from_env_and_file(tmp_path, monkeypatch):

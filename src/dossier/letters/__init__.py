@@ -335,7 +335,12 @@ def write_stage(
     if send:
         eml = next(p for p in paths if p.suffix == ".eml")
         config = smtp or mail.smtp_config()
-        mail.send(eml.read_bytes(), rendered.sender, [rendered.recipient], config)
+        try:
+            mail.send(eml.read_bytes(), rendered.sender, [rendered.recipient], config)
+        except Exception:
+            # the files exist: keep a trace of them, as generated (not sent)
+            _record(case, stage, at, "generated", STAGE_INFO[stage].channels[0], rendered, paths, options)
+            raise
         sent = True
     if record or send or mark_sent:
         if send:
@@ -344,22 +349,28 @@ def write_stage(
             channel = "lrar" if stage == "mise-en-demeure" else ("letter" if not STAGE_INFO[stage].email_stage else "email")
         else:
             channel = STAGE_INFO[stage].channels[0]
-        entry = journal.record(
-            case,
-            journal.JournalEntry(
-                stage=stage,
-                date=at,
-                channel=channel,
-                status="sent" if (sent or mark_sent) else "generated",
-                recipient=rendered.recipient if channel == "email" else case.debtor.name,
-                files=tuple(journal.file_entry(case, p) for p in paths),
-                message_id=rendered.message_id if channel == "email" else None,
-                invoices=rendered.invoices,
-                amount=rendered.total,
-                lrar_number=options.lrar_number if channel == "lrar" else None,
-            ),
-        )
+        entry = _record(case, stage, at, "sent" if (sent or mark_sent) else "generated", channel, rendered, paths, options)
     return Written(stage, tuple(paths), entry, sent or mark_sent)
+
+
+def _record(case: Case, stage: str, at: date, status: str, channel: str, rendered: Rendered, paths, options):
+    from dossier import journal
+
+    return journal.record(
+        case,
+        journal.JournalEntry(
+            stage=stage,
+            date=at,
+            channel=channel,
+            status=status,
+            recipient=rendered.recipient if channel == "email" else case.debtor.name,
+            files=tuple(journal.file_entry(case, p) for p in paths),
+            message_id=rendered.message_id if channel == "email" and status == "sent" else None,
+            invoices=rendered.invoices,
+            amount=rendered.total,
+            lrar_number=options.lrar_number if channel == "lrar" else None,
+        ),
+    )
 
 
 def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: LetterOptions = LetterOptions()) -> list[Path]:

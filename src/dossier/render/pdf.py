@@ -22,7 +22,9 @@ Why each choice:
 from __future__ import annotations
 
 import atexit
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -115,6 +117,7 @@ def _release() -> None:
     ``__del__`` needs modules that are gone at final shutdown)."""
     with _lock:
         _state.clear()
+        _cache.clear()
     import gc
 
     gc.collect()
@@ -136,6 +139,40 @@ def html_to_pdf(
     The vendored fonts are always declared: use ``font-family: "Dossier Serif"`` or
     ``"Dossier Sans"`` (``base.css`` does).
     """
+    attachments = tuple(attachments)
+    stylesheets = tuple(stylesheets)
+    key = _cache_key(html, base_url, metadata, stylesheets, attachments)
+    with _lock:
+        hit = _cache.get(key)
+        if hit is not None:
+            _cache.move_to_end(key)
+            return hit
+    pdf = _render(html, base_url, metadata, stylesheets, attachments)
+    if len(pdf) <= CACHE_MAX_BYTES:
+        with _lock:
+            _cache[key] = pdf
+            while len(_cache) > CACHE_ENTRIES:
+                _cache.popitem(last=False)
+    return pdf
+
+
+#: renders are deterministic, so identical input can reuse the bytes (e.g. the same RIB
+#: page attached to several emails of a run); small documents only, bounded
+CACHE_ENTRIES = 32
+CACHE_MAX_BYTES = 512 * 1024
+_cache: "OrderedDict[str, bytes]" = OrderedDict()
+
+
+def _cache_key(html, base_url, metadata, stylesheets, attachments) -> str:
+    h = hashlib.sha256()
+    for part in (html, base_url or "", repr(metadata), *stylesheets):
+        h.update(part.encode("utf-8") + b"\0")
+    for name, data, desc in attachments:
+        h.update(f"{name}\0{desc}\0".encode() + hashlib.sha256(data).digest())
+    return h.hexdigest()
+
+
+def _render(html, base_url, metadata, stylesheets, attachments) -> bytes:
     from weasyprint import CSS, HTML, Attachment
 
     font_config, font_css = _shared()
