@@ -111,3 +111,47 @@ def test_encrypted_pdf_with_empty_user_password_opens_without_asking(tmp_path):
     p = tmp_path / "owner-only.pdf"
     w.write(p)
     assert len(load_exhibit(spec(p)).pages) == 1
+
+
+def test_page_without_size_is_refused(tmp_path):
+    from pypdf import PdfWriter
+    from pypdf.generic import RectangleObject
+
+    w = PdfWriter()
+    w.add_blank_page(100, 100).mediabox = RectangleObject((0, 0, 0, 0))
+    p = tmp_path / "zero.pdf"
+    w.write(p)
+    with pytest.raises(EvidenceError, match="page 1 has no size"):
+        load_exhibit(spec(p))
+
+
+from hypothesis import HealthCheck, example, given, settings, strategies as hst  # noqa: E402
+
+_BASE = make_awkward.pdf_pages([(make_awkward.A4, "MARK-FUZZ-1"), ((842, 595), "MARK-FUZZ-2")], rotate=90)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(hst.lists(hst.tuples(hst.integers(0, len(_BASE) - 1), hst.integers(0, 255)), min_size=1, max_size=6))
+@example(edits=[(1127, 1)])  # found by this test: a damaged trailer without /Root
+def test_damaged_pdf_is_taken_or_refused_never_a_crash(tmp_path, edits):
+    """Whatever bytes are damaged, the exhibit is either placed and stamped, or refused
+    with an EvidenceError — never another exception (which the CLI would report as an
+    internal error)."""
+    from pypdf import PdfWriter
+
+    from dossier.bundle.assemble import place_exhibit, stamp_fonts
+
+    data = bytearray(_BASE)
+    for pos, value in edits:
+        data[pos] = value
+    p = tmp_path / "fuzz.pdf"
+    p.write_bytes(bytes(data))
+    try:
+        ex = load_exhibit(spec(p))
+        w = PdfWriter()
+        refs = place_exhibit(w, ex, 1, 1, len(ex.pages), stamp_fonts(w))
+        w.write(io.BytesIO())
+    except EvidenceError as e:
+        assert "exhibits[3].file" in str(e) and "fuzz.pdf" in str(e)
+    else:
+        assert len(refs) == len(ex.pages) >= 1

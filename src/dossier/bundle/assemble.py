@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 from dossier.bundle import stamp as st
 from dossier.bundle.collect import GROUP_TITLES, collect_exhibits, notice_title
 from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
-from dossier.errors import DossierError, TemplateError
+from dossier.errors import DossierError, EvidenceError, TemplateError
 from dossier.model import Case
 
 #: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
@@ -540,11 +540,7 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
     )
 
     w = PdfWriter()
-    fonts = DictionaryObject({
-        NameObject(st.FONT_REGULAR): w._add_object(_font("Helvetica")),
-        NameObject(st.FONT_BOLD): w._add_object(_font("Helvetica-Bold")),
-    })
-    fonts_ref = w._add_object(fonts)
+    fonts_ref = stamp_fonts(w)
     page_refs: list = []
     pending_links: list[tuple[Any, list]] = []  # (writer page, [(rect, target page)])
 
@@ -560,15 +556,8 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
 
     # exhibits: normalised, fitted, stamped
     for ex, info in zip(loaded, exhibits):
-        k = len(ex.pages)
-        for i, sp in enumerate(ex.pages, start=1):
-            n += 1
-            stamp_bytes = (info.number, i, k)
-            if sp.image is not None:
-                page = _place_image(w, sp.image, fonts_ref, stamp_bytes, (n, total), header)
-            else:
-                page, _ = _place(w, sp.page, fonts_ref, fit=True, footer=(n, total, ""), exhibit=stamp_bytes, header=header)
-            page_refs.append(page.indirect_reference)
+        page_refs.extend(place_exhibit(w, ex, info.number, n + 1, total, fonts_ref, header))
+        n += len(ex.pages)
     assert n == total, (n, total)
 
     for page, links in pending_links:
@@ -614,6 +603,40 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
     buf = io.BytesIO()
     w.write(buf)
     return buf.getvalue()
+
+
+def stamp_fonts(w):
+    """The /Font resource dictionary of the stamps (Helvetica, Helvetica-Bold), added to
+    ``w`` once and shared by every page."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    return w._add_object(DictionaryObject({
+        NameObject(st.FONT_REGULAR): w._add_object(_font("Helvetica")),
+        NameObject(st.FONT_BOLD): w._add_object(_font("Helvetica-Bold")),
+    }))
+
+
+def place_exhibit(w, ex: LoadedExhibit, number: int, first: int, total: int, fonts_ref, header: str = "") -> list:
+    """Add the pages of exhibit ``number`` to writer ``w``, normalised and stamped, the
+    first one being dossier page ``first`` of ``total``; returns their references. Any
+    failure to copy a page is an :class:`EvidenceError` naming the exhibit."""
+    refs = []
+    k = len(ex.pages)
+    for i, sp in enumerate(ex.pages, start=1):
+        n = first + i - 1
+        try:
+            if sp.image is not None:
+                page = _place_image(w, sp.image, fonts_ref, (number, i, k), (n, total), header)
+            else:
+                page, _ = _place(w, sp.page, fonts_ref, fit=True, footer=(n, total, ""), exhibit=(number, i, k),
+                                 header=header)
+        except Exception as e:  # noqa: BLE001 - a damaged object deep in the file
+            raise EvidenceError(
+                f"{ex.spec.where()}: page {i} cannot be copied into the dossier ({type(e).__name__}: {e}); "
+                "print the document to a new PDF and use that"
+            ) from None
+        refs.append(page.indirect_reference)
+    return refs
 
 
 def _nest_outline(w, parent, items: list[OutlineItem], info: BundleExhibit) -> None:

@@ -276,7 +276,11 @@ def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
         for i in range(n):
             page = reader.pages[i]
             # touch what placement needs, so damage shows now and not half-way
-            _ = page.mediabox, page.cropbox, page.get("/Resources")
+            _ = page.get("/Resources")
+            box = page.cropbox if float(page.cropbox.width) > 1 and float(page.cropbox.height) > 1 else page.mediabox
+            if abs(float(box.width)) <= 1 or abs(float(box.height)) <= 1:
+                raise EvidenceError(f"{spec.where()}: page {i + 1} has no size (empty MediaBox); "
+                                    "print the document to a new PDF and use that")
             contents = page.get_contents()
             if contents is not None:
                 contents.get_data()
@@ -300,8 +304,11 @@ def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
     except Exception:  # noqa: BLE001 - a broken outline is not worth refusing the evidence
         outline = []
         warnings.append(f"{spec.where()}: its own bookmarks are damaged and were left out")
-    if "/AcroForm" in reader.trailer["/Root"]:
-        warnings.extend(_form_warnings(spec, reader))
+    try:
+        if "/AcroForm" in reader.trailer["/Root"]:
+            warnings.extend(_form_warnings(spec, reader))
+    except Exception:  # noqa: BLE001 - a damaged catalog: the pages were readable, go on
+        pass
     if _has_attachments(reader):
         warnings.append(
             f"{spec.where()}: the PDF carries embedded file attachments; they are not part of "
