@@ -577,3 +577,49 @@ def test_missing_evidence_is_warned_and_output_folder_accepted(tmp_path):
     assert sorted(p.name for p in (tmp_path / "dest").iterdir()) == [
         "awk-2026-001-dossier-injonction-de-payer.pdf", "awk-2026-001-requete.docx"]
     assert "0 exhibits" in proc.stdout
+
+
+def test_long_toc_and_bordereau_over_several_pages_link_to_the_printed_pages(tmp_path, rates):
+    """60 exhibits: the bordereau and table of contents run over several pages; on every
+    page, each link's target is the page number printed on the same line."""
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    files, exhibits = {}, []
+    for i in range(60):
+        p = tmp_path / f"src-{i:02d}.pdf"
+        p.write_bytes(make_awkward.pdf_pages([(make_awkward.A4, f"MARK-{i}")] * (1 + i % 3)))
+        files[p.name] = p
+        exhibits.append(("correspondance", f"Courrier numéro {i} — objet assez long pour tenir une ligne", p.name))
+    files["portrait.pdf"] = tmp_path / "portrait.pdf"
+    files["portrait.pdf"].write_bytes(make_awkward.pdf_pages([(make_awkward.A4, "MARK-INV")]))
+    files["mail.eml"] = tmp_path / "mail.eml"
+    files["mail.eml"].write_bytes(make_awkward.eml_with_pdf(make_awkward.pdf_pages([(make_awkward.A4, "MARK-ATT")])))
+    root = write_case(tmp_path / "long", exhibits, files=files)
+    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    reader = reader_of(r)
+    bord = next(s for s in r.sections if s.title.startswith("Bordereau"))
+    toc = next(s for s in r.sections if s.title == "Sommaire")
+    assert bord.pages >= 2 and toc.pages >= 2
+    starts = {e.first_page for e in r.exhibits} | {s.first_page for s in r.sections}
+    checked = 0
+    for index in range(bord.first_page - 1, toc.first_page - 1 + toc.pages):
+        page = reader.pages[index]
+        frags = []
+        page.extract_text(visitor_text=lambda t, cm, tm, f, s: frags.append(
+            (tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5], t)) if t.strip() else None)
+        for ref in page.get("/Annots", []):
+            a = ref.get_object()
+            target = reader.get_page_number(a["/Dest"][0].get_object()) + 1
+            r0, r1, r2, r3 = (float(v) for v in a["/Rect"])
+            x0, y0, x1, y1 = min(r0, r2), min(r1, r3), max(r0, r2), max(r1, r3)
+            inside = norm(" ".join(t for x, y, t in sorted(frags, key=lambda f: f[0])
+                                   if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1))
+            numbers = [int(n) for n in re.findall(r"\b\d+\b", inside)]
+            assert target in starts
+            is_toc = index >= toc.first_page - 1
+            page_link = (re.fullmatch(r"\d+", inside) and x0 > 300) if is_toc else inside.startswith("p. ")
+            if page_link:  # the links printed as page numbers
+                assert numbers and numbers[0] == target, (index + 1, inside, target)
+                checked += 1
+    assert checked == 2 * len(r.exhibits) + len(r.sections)

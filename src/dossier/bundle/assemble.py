@@ -687,7 +687,8 @@ def _internal_links(src) -> list[tuple[tuple[float, ...], int]]:
             continue
         m = re.match(re.escape(LINK_PREFIX) + r"(\d+)$", str(uri))
         if m:
-            out.append((tuple(float(v) for v in a["/Rect"]), int(m.group(1))))
+            x0, y0, x1, y1 = (float(v) for v in a["/Rect"])
+            out.append(((min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)), int(m.group(1))))
     return out
 
 
