@@ -147,3 +147,26 @@ def test_schedule_month_ends_and_interest():
     assert [i.due for i in s] == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31)]
     # 3000 × 10 % × 30 / 365 = 24.66 ; 2000 × 10 % × 28 / 365 = 15.34 ; 1000 × 10 % × 31 / 365 = 8.49
     assert [str(i.interest) for i in s] == ["24.66", "15.34", "8.49"]
+
+
+def test_payment_plan_on_track_pauses_and_missed_instalment_resumes(case):
+    """An échéancier sent by the tool: its schedule is journaled; the ladder follows it."""
+    case.root.mkdir(parents=True, exist_ok=True)
+    sent = date(2026, 5, 20)
+    schedule = ((date(2026, 6, 30), "2000.00"), (date(2026, 7, 31), "2000.00"), (date(2026, 8, 31), "1034.56"))
+    journal.record(case, JournalEntry("relance-1", DUE + timedelta(days=1), "email", "sent", "x@y", ()))
+    journal.record(case, JournalEntry("echeancier", sent, "email", "sent", "x@y", (), schedule=schedule))
+    entries = journal.read_journal(case)
+    assert entries[1].schedule == schedule  # round trip through JSON
+    # before the first instalment: paused until it (+ grace)
+    item = next_step(case, date(2026, 6, 10), entries)
+    assert item.due_on == date(2026, 7, 2) and "payment plan of 2026-05-20 on track (0 of 3" in item.reason
+    # first instalment paid: paused until the second
+    paid = dataclasses.replace(case, payments=case.payments + (Payment(date(2026, 6, 29), D("2000.00")),))
+    item = next_step(paid, date(2026, 7, 15), entries)
+    assert item.due_on == date(2026, 8, 2) and "1 of 3 instalments paid" in item.reason
+    # second instalment missed: escalation resumes, the debtor is now chronic
+    item = next_step(paid, date(2026, 8, 10), entries)
+    assert item.stage == "dernier-avis"
+    assert "payment plan of 2026-05-20 broken: 2000.00 EUR paid of 4000.00 EUR due" in item.reason
+    assert "chronic" in item.reason

@@ -340,3 +340,16 @@ def test_byte_identical_across_processes(tmp_path, rates):
                              capture_output=True, text=True, check=True,
                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout
         assert json.loads(out) == here
+
+
+def test_echeancier_marked_sent_journals_its_schedule(case, rates):
+    from dossier import journal
+    from dossier.letters import write_stage
+
+    opts = LetterOptions(instalments=2, first_instalment=date(2026, 6, 30))
+    w = write_stage(case, "echeancier", AT, rates, formats=("pdf",), options=opts, mark_sent=True)
+    (e,) = journal.read_journal(case)
+    assert (e.status, e.channel) == ("sent", "letter")
+    assert [d for d, _ in e.schedule] == [date(2026, 6, 30), date(2026, 7, 31)]
+    assert sum(D(a) for _, a in e.schedule) == D(e.amount)
+    assert w.paths == (case.root / "out" / "echeancier.pdf",)

@@ -58,6 +58,9 @@ class JournalEntry:
     amount: str | None = None
     lrar_number: str | None = None
     note: str | None = None
+    #: échéancier: the proposed instalments as (due date, amount as a string), so the
+    #: ladder can tell a plan kept from a plan broken
+    schedule: tuple[tuple[date, str], ...] = ()
     #: 1-based line in journal.jsonl (set when read)
     line: int | None = field(default=None, compare=False)
 
@@ -76,6 +79,8 @@ class JournalEntry:
                 d[key] = getattr(self, key)
         if self.invoices:
             d["invoices"] = list(self.invoices)
+        if self.schedule:
+            d["schedule"] = [{"due": due.isoformat(), "amount": amount} for due, amount in self.schedule]
         return d
 
 
@@ -138,6 +143,15 @@ def _parse(obj: Any, where: str, line: int) -> JournalEntry:
     invoices = obj.get("invoices", [])
     if not isinstance(invoices, list) or not all(isinstance(x, str) for x in invoices):
         raise fail("invoices: expected a list of invoice numbers")
+    schedule = []
+    raw_schedule = obj.get("schedule", [])
+    if not isinstance(raw_schedule, list):
+        raise fail("schedule: expected a list")
+    for i, item in enumerate(raw_schedule):
+        try:
+            schedule.append((date.fromisoformat(item["due"]), str(item["amount"])))
+        except (TypeError, KeyError, ValueError):
+            raise fail(f"schedule[{i}]: expected {{\"due\": \"YYYY-MM-DD\", \"amount\": \"…\"}}") from None
     for key in ("recipient", "message_id", "amount", "lrar_number", "note", "recorded_at"):
         if obj.get(key) is not None and not isinstance(obj[key], str):
             raise fail(f"{key}: expected a string")
@@ -154,6 +168,7 @@ def _parse(obj: Any, where: str, line: int) -> JournalEntry:
         amount=obj.get("amount"),
         lrar_number=obj.get("lrar_number"),
         note=obj.get("note"),
+        schedule=tuple(schedule),
         line=line,
     )
 

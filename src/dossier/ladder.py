@@ -25,6 +25,9 @@ Rules:
 - A stage whose moment has passed without use is skipped only when it makes no sense any
   more: a rappel préventif after the due date; an échéancier once the dernier avis or the
   mise en demeure has gone, or when the debtor has already broken a payment promise.
+- A payment plan sent by the tool (the journal keeps its schedule) pauses escalation while
+  the payments received since keep up with the instalments (each given ``PROMISE_GRACE``
+  days); a missed instalment breaks it and escalation resumes (the déchéance du terme).
 - A payment promise (``promised_date`` on a notice, e.g. after the relance-2 call) or an
   échéancier pauses escalation until the promised date (+ ``PROMISE_GRACE`` days). A
   promise that passed with money still owed is *broken*: the debtor counts as chronic.
@@ -36,6 +39,7 @@ Rules:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -208,6 +212,7 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
     from dossier.law.deadlines import deadline
 
     ref = case.reference
+    journal_entries = tuple(journal_entries)
     owed = outstanding_by_invoice(case, at)
     unpaid = sorted((i for i in case.invoices if owed[i.number] > 0), key=lambda i: (i.due, i.number))
     if not unpaid:
@@ -222,7 +227,37 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
     debtor_email = bool(case.debtor.email)
     hist = history(case, at, past)
 
-    # a promise or a plan pauses escalation
+    # a payment plan sent by the tool (journal, with its schedule) pauses escalation while
+    # the payments received keep up with it
+    plan_note = ""
+    plans = [e for e in journal_entries if e.stage == "echeancier" and e.status == "sent" and e.schedule and e.date <= at]
+    if plans:
+        pe = max(plans, key=lambda e: e.date)
+        paid = sum((p.amount for p in case.payments if pe.date <= p.date <= at), Decimal(0))
+        cumul = Decimal(0)
+        owed_now = Decimal(0)
+        upcoming = None
+        for due_d, amount in pe.schedule:
+            cumul += Decimal(amount)
+            if due_d + timedelta(days=PROMISE_GRACE) < at:
+                owed_now = cumul
+            elif upcoming is None and paid < cumul:
+                upcoming = due_d
+        n_paid = sum(1 for k in range(len(pe.schedule)) if paid >= sum(Decimal(a) for _, a in pe.schedule[: k + 1]))
+        if paid >= owed_now and upcoming is not None:
+            resume = upcoming + timedelta(days=PROMISE_GRACE)
+            nxt = _first_open(done | {"echeancier"}, due, at, t, hist)
+            return PlanItem(
+                ref, nxt, resume, _channel(nxt, debtor_email),
+                f"paused: payment plan of {pe.date.isoformat()} on track ({n_paid} of {len(pe.schedule)} instalments paid,"
+                f" {paid} EUR); next instalment due {upcoming.isoformat()}",
+            )
+        if paid < owed_now:
+            hist = dataclasses.replace(hist, broken_promises=hist.broken_promises + 1, profile="chronic")
+            done.add("echeancier")
+            plan_note = f"; payment plan of {pe.date.isoformat()} broken: {paid} EUR paid of {owed_now} EUR due"
+
+    # a promise pauses escalation
     promises = [n for n in past if n.promised_date is not None]
     resume = None
     if promises:
@@ -273,6 +308,7 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
         why += " (not yet late)"
     if done:
         why += f"; done: {', '.join(s for s in STAGES if s in done)}"
+    why += plan_note
     if hist.broken_promises:
         why += f"; {hist.broken_promises} broken payment promise(s)"
     if hist.profile != "first":

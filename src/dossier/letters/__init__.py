@@ -369,6 +369,7 @@ def _record(case: Case, stage: str, at: date, status: str, channel: str, rendere
             invoices=rendered.invoices,
             amount=rendered.total,
             lrar_number=options.lrar_number if channel == "lrar" else None,
+            schedule=tuple((i.due, str(i.amount)) for i in rendered.context.get("schedule", ())),
         ),
     )
 
