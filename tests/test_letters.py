@@ -3,6 +3,7 @@ to the décompte, the recipient inside the envelope window, byte-identical rende
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import zipfile
 from datetime import date
@@ -163,10 +164,15 @@ def _glyph_boxes(pdf: bytes, page: int = 0):
     return out
 
 
-@pytest.mark.parametrize("window", [Window(), Window(top=45, left=100, width=90, height=40)])
-def test_recipient_lies_inside_the_envelope_window(case, rates, window):
+@pytest.mark.parametrize("window, six_lines", [(Window(), False), (Window(top=45, left=100, width=90, height=40), False),
+                                                (Window(), True)])
+def test_recipient_lies_inside_the_envelope_window(case, rates, window, six_lines):
     from dossier.letters.context import recipient_lines
 
+    if six_lines:  # the longest postal block: name, attention, three street lines, city
+        case = dataclasses.replace(case, debtor=dataclasses.replace(
+            case.debtor, address=Address(("Zone artisanale des Glières", "Bâtiment C, 2e étage", "12 rue des Alpes"), "38000", "Grenoble")))
+        assert len(recipient_lines(case)) == 6
     st = compute_statement(case, AT, rates)
     r = render_stage(case, "mise-en-demeure", AT, st, options=LetterOptions(window=window), formats=("pdf",))
     boxes = _glyph_boxes(r.files["mise-en-demeure.pdf"])
@@ -175,6 +181,8 @@ def test_recipient_lies_inside_the_envelope_window(case, rates, window):
     top, bottom = page_h - window.top * MM, page_h - (window.top + window.height) * MM
     lines = recipient_lines(case)
     assert lines[0].startswith("Dupont & Fils <Père>") and lines[-1] == "38000 GRENOBLE"
+    # the registered-letter mention fits in the window only for short blocks
+    assert any(b[0] == "Lettre recommandée avec AR" for b in boxes) == (len(lines) <= 4)
     found = 0
     for line in lines:
         hits = [b for b in boxes if b[0] == line]
