@@ -623,3 +623,21 @@ def test_long_toc_and_bordereau_over_several_pages_link_to_the_printed_pages(tmp
                 assert numbers and numbers[0] == target, (index + 1, inside, target)
                 checked += 1
     assert checked == 2 * len(r.exhibits) + len(r.sections)
+
+
+def test_duplex_starts_every_section_and_exhibit_on_a_right_hand_page(awkward_case, rates):
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    r = build_bundle(load_case(awkward_case, AT), AT, rates, with_docx=False, duplex=True)
+    reader = reader_of(r)
+    assert all(s.first_page % 2 == 1 for s in r.sections)
+    assert all(e.first_page % 2 == 1 for e in r.exhibits)
+    assert r.blank_pages and len(reader.pages) == r.front_pages + sum(e.pages for e in r.exhibits) + len(r.blank_pages)
+    for n in r.blank_pages:
+        text = norm(reader.pages[n - 1].extract_text())
+        assert "Page laissée intentionnellement blanche" in text and f"{n} / {r.pages}" in text
+    toc = "\n".join(lines_of(reader.pages[_toc_page(r)]))
+    for e in r.exhibits:
+        assert re.search(rf"^Pièce n° {e.number} .* {e.first_page}$", toc, re.M)
+        assert f"Pièce n° {e.number} — p. 1/{e.pages}" in norm(reader.pages[e.first_page - 1].extract_text())

@@ -101,6 +101,8 @@ class BundleResult:
     docx: bytes | None = None
     #: the scan setting that made the dossier fit --max-size (None: scans untouched)
     downsampled_to_dpi: int | None = None
+    #: pages left blank for duplex printing (1-based)
+    blank_pages: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
@@ -108,6 +110,8 @@ class BundleResult:
 
     @property
     def front_pages(self) -> int:
+        """Pages of the cover, application, bordereau and table of contents (without the
+        duplex blank pages)."""
         return sum(s.pages for s in self.sections)
 
 
@@ -124,6 +128,7 @@ def build_bundle(
     statement=None,
     journal: Sequence | None = None,
     with_docx: bool = True,
+    duplex: bool = False,
 ) -> BundleResult:
     """Build the dossier of ``case`` as of ``at`` and return it in memory.
 
@@ -132,7 +137,8 @@ def build_bundle(
     principal and interest). ``statement`` defaults to
     ``compute_statement(case, at, rates)``; ``journal`` to the case's journal entries.
     ``max_size`` (bytes): re-encode scans at lower resolutions until the PDF fits, else
-    raise :class:`DossierError`. Raises :class:`~dossier.errors.EvidenceError` for any
+    raise :class:`DossierError`. ``duplex``: blank pages so that every section and
+    exhibit starts on a right-hand page. Raises :class:`~dossier.errors.EvidenceError` for any
     unusable evidence file, naming the case-file field and the file.
     """
     if purpose not in PURPOSES:
@@ -170,7 +176,7 @@ def build_bundle(
     result = None
     for i, policy in enumerate(steps):
         with _quiet_pypdf():
-            result = _build(case, at, statement, court, specs, journal, purpose, policy)
+            result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex)
         if i > 0:
             result.downsampled_to_dpi = policy.max_dpi
         if not max_size or result.size <= max_size:
@@ -208,13 +214,14 @@ def write_bundle(
     statement=None,
     journal: Sequence | None = None,
     with_docx: bool = True,
+    duplex: bool = False,
 ) -> tuple[BundleResult, Path, Path | None]:
     """:func:`build_bundle`, then write the PDF (and, for court, the requête as DOCX next
     to it, ``…-requete.docx``) atomically: a temporary file in the same folder renamed
     over the target; on any error nothing is written. Returns (result, pdf path, docx
     path or None)."""
     result = build_bundle(case, at, rates, purpose=purpose, max_size=max_size, statement=statement,
-                          journal=journal, with_docx=with_docx)
+                          journal=journal, with_docx=with_docx, duplex=duplex)
     out = Path(output) if output is not None else default_output(case, purpose)
     if out.is_dir() or str(output).endswith(("/", "\\")):
         out = out / default_output(case, purpose).name
@@ -269,7 +276,7 @@ def _journal(case: Case) -> tuple:
 # --------------------------------------------------------------------------- building
 
 
-def _build(case, at, statement, court, specs, journal, purpose, policy) -> BundleResult:
+def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=False) -> BundleResult:
     from pypdf import PdfReader
 
     email_renderer = _email_renderer(case, at)
@@ -284,14 +291,13 @@ def _build(case, at, statement, court, specs, journal, purpose, policy) -> Bundl
     # changes (one pass when the estimate is right). One PDF is written at the end.
     meta = _meta(case, at, statement, purpose)
     app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
-    _, numbered = _layout(loaded, 0, 0, 0, 0, purpose)
+    _, numbered, _, _ = _layout(loaded, 0, 0, 0, 0, purpose)
     ctx = _context(case, at, statement, court, purpose, [], numbered, journal, 0)
     head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
     n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
     n_bord, n_toc = _guess_counts(loaded)
     for _ in range(6):
-        sections, exhibits = _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose)
-        total = sections[-1].first_page + sections[-1].pages - 1 + sum(e.pages for e in exhibits)
+        sections, exhibits, total, blanks = _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
         ctx = _context(case, at, statement, court, purpose, sections, exhibits, journal, total)
         tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
         counts = _section_pages(tail, ("section-bordereau", "section-toc"))
@@ -308,7 +314,7 @@ def _build(case, at, statement, court, specs, journal, purpose, policy) -> Bundl
     digest.update(hashlib.sha256(front_pdf).digest())
     for ex in loaded:
         digest.update(ex.digest.encode())
-    digest.update(f"{purpose}|{at.isoformat()}|{policy}".encode())
+    digest.update(f"{purpose}|{at.isoformat()}|{policy}|{duplex}".encode())
 
     pdf = _write_pdf(
         front=front,
@@ -319,8 +325,9 @@ def _build(case, at, statement, court, specs, journal, purpose, policy) -> Bundl
         meta=meta,
         header=_header(case, purpose),
         file_id=digest.digest()[:16],
+        blanks=blanks,
     )
-    return BundleResult(pdf, total, exhibits, sections, purpose, statement, court, warnings)
+    return BundleResult(pdf, total, exhibits, sections, purpose, statement, court, warnings, blank_pages=blanks)
 
 
 def _completeness_warnings(case, loaded, journal, purpose) -> list[str]:
@@ -404,23 +411,34 @@ def _write_front(head, tail, meta) -> bytes:
     return doc.write_pdf()
 
 
-def _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose):
+def _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex=False):
+    """Sections and exhibits with their first page, the total, and the blank pages added
+    for duplex printing (each section and exhibit then starts on a right-hand page)."""
     titles = (
         "Page de garde",
         "Requête en injonction de payer" if purpose == "court" else "Lettre au commissaire de justice",
         "Bordereau des pièces communiquées",
         "Sommaire",
     )
-    sections, page = [], 1
+    sections, page, blanks = [], 1, []
+
+    def pad() -> None:
+        nonlocal page
+        if duplex and page % 2 == 0:
+            blanks.append(page)
+            page += 1
+
     for title, n in zip(titles, (n_cover, n_app, n_bord, n_toc)):
+        pad()
         sections.append(Section(title, page, n))
         page += n
     exhibits = []
     for i, ex in enumerate(loaded, start=1):
         s = ex.spec
+        pad()
         exhibits.append(BundleExhibit(i, s.title, s.kind, s.date, s.file, s.field, page, len(ex.pages), ex.fmt, s.group))
         page += len(ex.pages)
-    return sections, exhibits
+    return sections, exhibits, page - 1, tuple(blanks)
 
 
 def _header(case: Case, purpose: str) -> str:
@@ -532,7 +550,7 @@ def _invoice_exhibit_numbers(case, exhibits) -> dict[str, int]:
 # --------------------------------------------------------------------------- the PDF
 
 
-def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_id) -> bytes:
+def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_id, blanks=()) -> bytes:
     from pypdf import PdfWriter
     from pypdf.generic import (
         ArrayObject, ByteStringObject, DictionaryObject, NameObject, NullObject, NumberObject,
@@ -544,9 +562,17 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
     page_refs: list = []
     pending_links: list[tuple[Any, list]] = []  # (writer page, [(rect, target page)])
 
+    def blank_pages() -> None:  # duplex: a left-hand page before a new section or exhibit
+        nonlocal n
+        while n + 1 in blanks:
+            n += 1
+            content = st.blank_notice(st.A4) + st.page_number(st.A4, n, total)
+            page_refs.append(_new_page(w, st.A4, DictionaryObject(), fonts_ref, content).indirect_reference)
+
     # front matter: placed as is (WeasyPrint A4), numbered, links kept
     n = 0
     for src in front.pages:
+        blank_pages()
         n += 1
         page, _ = _place(w, src, fonts_ref, fit=False, footer=(n, total, ""))
         page_refs.append(page.indirect_reference)
@@ -556,6 +582,7 @@ def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_i
 
     # exhibits: normalised, fitted, stamped
     for ex, info in zip(loaded, exhibits):
+        blank_pages()
         page_refs.extend(place_exhibit(w, ex, info.number, n + 1, total, fonts_ref, header))
         n += len(ex.pages)
     assert n == total, (n, total)

@@ -40,7 +40,7 @@ _W = {
          611, 278, 278, 556, 278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584])),
 }
 for _f in _W.values():
-    _f.update({"°": 400, "—": 1000, "–": 556, "\xa0": 278})
+    _f.update({"°": 400, "—": 1000, "–": 556, "\xa0": 278, "…": 1000, "é": 556, "è": 556, "à": 556, "ç": 500 if _f is _W["Helvetica"] else 556})
 
 #: resource names of the two stamp fonts on every page
 FONT_REGULAR = "/DsHelv"
@@ -186,6 +186,15 @@ def page_number(sheet: tuple[float, float], n: int, total: int, footer: str = ""
                 FONT_REGULAR.encode(), _n(fsize), _n(SIDE), _n(y), pdf_string(footer)))
     out.append(b"Q")
     return b"\n".join(out) + b"\n"
+
+
+def blank_notice(sheet: tuple[float, float]) -> bytes:
+    """The mention on a page left blank for duplex printing."""
+    label = "Page laissée intentionnellement blanche"
+    size = 8.0
+    tw = text_width(label, "Helvetica", size)
+    return b"q 0.45 g BT %s %s Tf %s %s Td %s Tj ET Q\n" % (
+        FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(sheet[1] / 2), pdf_string(label))
 
 
 def frame(rect: tuple[float, float, float, float]) -> bytes:

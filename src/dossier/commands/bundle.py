@@ -49,9 +49,12 @@ def _human(n: int) -> str:
 @click.option("--max-size", type=ByteSize(), default=None,
               help="Largest acceptable PDF (e-filing limits), e.g. 10MB: scans are re-encoded at lower "
                    "resolutions until the dossier fits.")
+@click.option("--duplex", is_flag=True,
+              help="For double-sided printing: blank pages so that every section and exhibit starts on a "
+                   "right-hand page.")
 @click.option("--no-docx", is_flag=True, help="Do not write the requête as DOCX.")
 @rates_option
-def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None, no_docx: bool,
+def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None, duplex: bool, no_docx: bool,
            rates_files: tuple[str, ...]) -> None:
     """The dossier for the court or the commissaire de justice, as one PDF.
 
@@ -70,6 +73,7 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     c = load_case(case, at)
     result, pdf_path, docx_path = write_bundle(
         c, at, load_rates(rates_files), purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,
+        duplex=duplex,
     )
     for w in list(result.statement.warnings) + list(result.warnings):
         click.echo(f"warning: {w}", err=True)
