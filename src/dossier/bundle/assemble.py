@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -230,18 +231,23 @@ def write_bundle(
         stem = out.name[:-4] if out.name.lower().endswith(".pdf") else out.name
         stem = stem.replace("-dossier-injonction-de-payer", "")
         docx_path = out.with_name(f"{stem}-requete.docx")
-    _write_atomic(out, result.pdf)
-    if docx_path is not None:
-        try:
-            _write_atomic(docx_path, result.docx)
-        except BaseException:
-            out.unlink(missing_ok=True)
-            raise
+    # both files reach their final names only once both are fully on disk
+    pending = [(_write_temp(out, result.pdf), out)]
+    try:
+        if docx_path is not None:
+            pending.append((_write_temp(docx_path, result.docx), docx_path))
+        for tmp, final in pending:
+            os.replace(tmp, final)
+    except BaseException:
+        for tmp, _ in pending:
+            Path(tmp).unlink(missing_ok=True)
+        raise
     return result, out, docx_path
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    import os
+def _write_temp(path: Path, data: bytes) -> str:
+    """``data`` in a temporary file next to ``path`` (same file system, so the final
+    rename is atomic), flushed to disk; returns its name."""
     import tempfile
 
     try:
@@ -254,15 +260,12 @@ def _write_atomic(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         if isinstance(e, OSError):
             raise DossierError(f"{path}: cannot write the file ({e.strerror})") from None
         raise
+    return tmp
 
 
 def _journal(case: Case) -> tuple:
