@@ -57,3 +57,15 @@ def test_samples(rates):
 
     assert court_for_case(load_case(SAMPLES / "atelier-martin")).kind == TC
     assert court_for_case(load_case(SAMPLES / "consumer-renovation")).kind == TJ
+
+
+def test_named_court_of_the_wrong_kind_is_flagged():
+    tc_case = choose_court(company("SARL"), company("SAS", addr=GRENOBLE), "Tribunal judiciaire de Grenoble")
+    assert tc_case.mismatch and "tribunal de commerce" in tc_case.mismatch
+    tj_case = choose_court(company("SARL"), Party("Sophie Lefèvre", GRENOBLE, kind="consumer"),
+                           "Tribunal de commerce de Grenoble")
+    assert tj_case.mismatch and "tribunal judiciaire" in tj_case.mismatch
+    ok = choose_court(company("SARL"), company("SAS", addr=GRENOBLE), "Tribunal des activités économiques de Lyon")
+    assert ok.mismatch is None
+    unsure = choose_court(company("EI"), company("SAS", addr=GRENOBLE), "Tribunal judiciaire de Grenoble")
+    assert unsure.mismatch is None  # the case file may know better

@@ -313,6 +313,8 @@ def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=F
     front = PdfReader(io.BytesIO(front_pdf))
 
     warnings.extend(_completeness_warnings(case, loaded, journal, purpose))
+    if purpose == "court" and court.mismatch:
+        warnings.append(f"{case.case_file}: {court.mismatch}")
     digest = hashlib.sha256()
     digest.update(hashlib.sha256(front_pdf).digest())
     for ex in loaded:

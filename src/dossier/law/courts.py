@@ -91,6 +91,8 @@ class CourtChoice:
     def seat_words(self) -> str:
         return "le siège du débiteur" if self._debtor_company else "le domicile du débiteur"
 
+    #: a warning (English) when the court named in the case file is of the other kind
+    mismatch: str | None = None
     _debtor_company: bool = True
 
 
@@ -144,8 +146,18 @@ def choose_court(creditor: Party, debtor: Party, named: str | None = None) -> Co
     town = debtor.address.city
     reasons.append(f"compétence territoriale : {'siège' if debtor.is_company else 'domicile'} du débiteur à "
                    f"{town} (CPC art. 1406, d'ordre public)")
+    mismatch = None
     if named:
         check = None
+        low = unicodedata.normalize("NFKD", named).encode("ascii", "ignore").decode().lower()
+        says_tj = "judiciaire" in low
+        says_tc = "commerce" in low or "activites economiques" in low
+        if certain and kind == TC and says_tj and not says_tc:
+            mismatch = (f"court: {named!r} is a tribunal judiciaire, but both parties are traders or commercial "
+                        "companies: the requête goes to the tribunal de commerce (or tribunal des activités économiques)")
+        elif certain and kind == TJ and says_tc and not says_tj:
+            mismatch = (f"court: {named!r} is a commercial court, but the claim is not commercial for both parties "
+                        "(consumer or civil party): the requête goes to the tribunal judiciaire")
     else:
         kind_words = "tribunal de commerce (ou tribunal des activités économiques)" if kind == TC else "tribunal judiciaire"
         check = (f"Le {kind_words} compétent pour le code postal "
@@ -154,7 +166,7 @@ def choose_court(creditor: Party, debtor: Party, named: str | None = None) -> Co
         if not certain:
             check += " Vérifiez aussi la qualité de commerçant ou d'artisan des parties."
     return CourtChoice(kind, town, debtor.address.postal_code, named, tuple(reasons), check, certain,
-                       _debtor_company=debtor.is_company)
+                       mismatch=mismatch, _debtor_company=debtor.is_company)
 
 
 def court_for_case(case) -> CourtChoice:
