@@ -14,7 +14,7 @@ import pytest
 from dossier import journal, mail
 from dossier.errors import DeliveryError, JournalError
 from dossier.law.penalties import compute_statement
-from dossier.letters import render_stage, write_stage
+from dossier.letters import LetterOptions, render_stage, write_stage
 from dossier.mail import SmtpConfig
 
 from test_letters import AT, make_case
@@ -214,3 +214,17 @@ def test_cli_letter_send_over_smtp(tmp_path, smtp_server):
 
     item = json.loads(r.stdout)[0]
     assert item["case"] == "AM-2026-003" and item["stage"] != "relance-1"
+
+
+def test_mise_en_demeure_email_copy_then_lrar(case, rates, smtp_server):
+    sink, config = smtp_server
+    write_stage(case, "mise-en-demeure", AT, rates, send=True, smtp=config, formats=("pdf",),
+                options=LetterOptions(lrar_number="1A 123 456 7890 1"))
+    assert len(sink.messages) == 1
+    # the posted LRAR is a different channel: it may be recorded after the email copy
+    w = write_stage(case, "mise-en-demeure", AT, rates, mark_sent=True, formats=("pdf",), force=False,
+                    out_dir=case.root / "out" / "lrar")
+    assert w.entry.channel == "lrar" and w.entry.status == "sent"
+    with pytest.raises(JournalError, match="already sent by lrar"):
+        write_stage(case, "mise-en-demeure", AT, rates, mark_sent=True, formats=("pdf",), out_dir=case.root / "out" / "x")
+    assert [e.channel for e in journal.sent_entries(case)] == ["email", "lrar"]

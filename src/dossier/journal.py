@@ -279,12 +279,14 @@ def sent_stages(case_or_root: Any) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def was_sent(case_or_root: Any, stage: str, invoices: Iterable[str] = ()) -> JournalEntry | None:
+def was_sent(case_or_root: Any, stage: str, invoices: Iterable[str] = (), channel: str | None = None) -> JournalEntry | None:
     """The first "sent" entry of ``stage`` covering all ``invoices`` (any entry of the
-    stage when ``invoices`` is empty or the entry lists none), or None."""
+    stage when ``invoices`` is empty or the entry lists none), or None. With ``channel``,
+    only entries of that channel count (a mise en demeure emailed as a copy may still be
+    posted as an LRAR)."""
     wanted = set(invoices)
     for e in sent_entries(case_or_root):
-        if e.stage != stage:
+        if e.stage != stage or (channel is not None and e.channel != channel):
             continue
         if not wanted or not e.invoices or wanted <= set(e.invoices):
             return e

@@ -23,9 +23,10 @@ LETTER_STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "de
               help="Comma-separated: pdf (the printed letter), docx (the same, editable), eml (the email). "
                    "Default: pdf,docx,eml (pdf,docx when the case has no email addresses).")
 @click.option("--send", is_flag=True,
-              help="Deliver the email over SMTP (settings from DOSSIER_SMTP_* or ~/.config/dossier/smtp.toml) and record it as sent.")
+              help="Deliver the email over SMTP (settings from DOSSIER_SMTP_* or ~/.config/dossier/smtp.toml) and record it as sent. "
+                   "For a mise en demeure this is the email copy: post the LRAR and record it with --mark-sent.")
 @click.option("--mark-sent", is_flag=True,
-              help="Record the printed letter as posted today (e.g. the LRAR of a mise en demeure, with --lrar).")
+              help="Record the printed letter as posted on the --at date (the LRAR of a mise en demeure: with --lrar).")
 @click.option("--force", is_flag=True,
               help="Send a stage already recorded as sent; files recorded as sent are never overwritten, new ones get a new name.")
 @click.option("--lrar", "lrar_number", default=None, metavar="NUMBER",

@@ -315,11 +315,17 @@ def write_stage(
     when = datetime.now(timezone.utc).astimezone() if send else None
     rendered = render_stage(case, stage, at, statement, journal_entries=entries, options=options, formats=formats, when=when)
 
+    if send:
+        channel = "email"
+    elif mark_sent:
+        channel = "lrar" if stage == "mise-en-demeure" else ("letter" if not STAGE_INFO[stage].email_stage else "email")
+    else:
+        channel = STAGE_INFO[stage].channels[0]
     if (send or mark_sent) and not force:
-        prior = journal.was_sent(case, stage, rendered.invoices)
+        prior = journal.was_sent(case, stage, rendered.invoices, channel)
         if prior is not None:
             raise JournalError(
-                f"{stage}: already sent on {prior.date.isoformat()} ({journal.journal_path(case)}:{prior.line}); "
+                f"{stage}: already sent by {prior.channel} on {prior.date.isoformat()} ({journal.journal_path(case)}:{prior.line}); "
                 "use --force to send it again"
             )
 
@@ -343,12 +349,6 @@ def write_stage(
             raise
         sent = True
     if record or send or mark_sent:
-        if send:
-            channel = "email"
-        elif mark_sent:
-            channel = "lrar" if stage == "mise-en-demeure" else ("letter" if not STAGE_INFO[stage].email_stage else "email")
-        else:
-            channel = STAGE_INFO[stage].channels[0]
         entry = _record(case, stage, at, "sent" if (sent or mark_sent) else "generated", channel, rendered, paths, options)
     return Written(stage, tuple(paths), entry, sent or mark_sent)
 
