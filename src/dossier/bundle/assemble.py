@@ -175,9 +175,10 @@ def build_bundle(
     specs = collect_exhibits(case, journal)
     steps = SIZE_STEPS if max_size else SIZE_STEPS[:1]
     result = None
+    cache: dict = {}
     for i, policy in enumerate(steps):
         with _quiet_pypdf():
-            result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex)
+            result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex, cache)
         if i > 0:
             result.downsampled_to_dpi = policy.max_dpi
         if not max_size or result.size <= max_size:
@@ -279,7 +280,7 @@ def _journal(case: Case) -> tuple:
 # --------------------------------------------------------------------------- building
 
 
-def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=False) -> BundleResult:
+def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=False, cache=None) -> BundleResult:
     from pypdf import PdfReader
 
     email_renderer = _email_renderer(case, at)
@@ -293,25 +294,15 @@ def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=F
     # their real length is read back, and they are laid out again until it no longer
     # changes (one pass when the estimate is right). One PDF is written at the end.
     meta = _meta(case, at, statement, purpose)
-    app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
-    _, numbered, _, _ = _layout(loaded, 0, 0, 0, 0, purpose)
-    ctx = _context(case, at, statement, court, purpose, [], numbered, journal, 0)
-    head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
-    n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
-    n_bord, n_toc = _guess_counts(loaded)
-    for _ in range(6):
-        sections, exhibits, total, blanks = _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
-        ctx = _context(case, at, statement, court, purpose, sections, exhibits, journal, total)
-        tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
-        counts = _section_pages(tail, ("section-bordereau", "section-toc"))
-        if counts == (n_bord, n_toc):
-            break
-        n_bord, n_toc = counts
-    else:  # pragma: no cover - would need a layout that oscillates
-        raise DossierError("the bordereau and table of contents could not be laid out stably")
-    front_pdf = _write_front(head, tail, meta)
+    key = tuple(len(ex.pages) for ex in loaded)
+    if cache is not None and key in cache:  # --max-size retries: same pages, same front matter
+        sections, exhibits, total, blanks, front_pdf = cache[key]
+    else:
+        sections, exhibits, total, blanks, front_pdf = _front_matter(
+            case, at, statement, court, journal, purpose, loaded, meta, duplex)
+        if cache is not None:
+            cache[key] = (sections, exhibits, total, blanks, front_pdf)
     front = PdfReader(io.BytesIO(front_pdf))
-
     warnings.extend(_completeness_warnings(case, loaded, journal, purpose))
     if purpose == "court" and court.mismatch:
         warnings.append(f"{case.case_file}: {court.mismatch}")
@@ -333,6 +324,28 @@ def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=F
         blanks=blanks,
     )
     return BundleResult(pdf, total, exhibits, sections, purpose, statement, court, warnings, blank_pages=blanks)
+
+
+def _front_matter(case, at, statement, court, journal, purpose, loaded, meta, duplex):
+    """Lay out and write the front matter; returns (sections, exhibits, total pages,
+    blank pages, front-matter PDF bytes)."""
+    app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
+    _, numbered, _, _ = _layout(loaded, 0, 0, 0, 0, purpose)
+    ctx = _context(case, at, statement, court, purpose, [], numbered, journal, 0)
+    head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
+    n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
+    n_bord, n_toc = _guess_counts(loaded)
+    for _ in range(6):
+        sections, exhibits, total, blanks = _layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
+        ctx = _context(case, at, statement, court, purpose, sections, exhibits, journal, total)
+        tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
+        counts = _section_pages(tail, ("section-bordereau", "section-toc"))
+        if counts == (n_bord, n_toc):
+            break
+        n_bord, n_toc = counts
+    else:  # pragma: no cover - would need a layout that oscillates
+        raise DossierError("the bordereau and table of contents could not be laid out stably")
+    return sections, exhibits, total, blanks, _write_front(head, tail, meta)
 
 
 def _completeness_warnings(case, loaded, journal, purpose) -> list[str]:
