@@ -228,3 +228,80 @@ def test_mise_en_demeure_email_copy_then_lrar(case, rates, smtp_server):
     with pytest.raises(JournalError, match="already sent by lrar"):
         write_stage(case, "mise-en-demeure", AT, rates, mark_sent=True, formats=("pdf",), out_dir=case.root / "out" / "x")
     assert [e.channel for e in journal.sent_entries(case)] == ["email", "lrar"]
+
+
+def _self_signed(tmp_path):
+    """A certificate for 127.0.0.1 and its key (PEM files)."""
+    import datetime as dt
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_pem, key_pem = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    return cert_pem, key_pem
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_send_over_tls_with_login(case, rates, tmp_path, security):
+    import socket
+    import ssl
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    cert, key = _self_signed(tmp_path)
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    seen = []
+
+    def authenticator(server, session, envelope, mechanism, auth_data):
+        seen.append((mechanism, auth_data.login, auth_data.password))
+        ok = auth_data.login == b"compta" and auth_data.password == b"s3cret"
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    sink = _Sink()
+    # With implicit TLS aiosmtpd does not know the link is encrypted, hence auth_require_tls
+    # only for STARTTLS (where it proves AUTH is offered after the upgrade alone).
+    kwargs = dict(authenticator=authenticator, auth_require_tls=security == "starttls")
+    if security == "starttls":
+        ctl = Controller(sink, hostname="127.0.0.1", port=port, tls_context=server_ctx, require_starttls=True, **kwargs)
+    else:
+        ctl = Controller(sink, hostname="127.0.0.1", port=port, ssl_context=server_ctx, server_hostname="127.0.0.1", **kwargs)
+    ctl.start()
+    try:
+        good = SmtpConfig("127.0.0.1", port, security, "compta", "s3cret", timeout=5, cafile=str(cert))
+        # an unknown certificate is refused: verification is never switched off
+        with pytest.raises(DeliveryError, match="cannot deliver|CERTIFICATE"):
+            write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",),
+                        smtp=SmtpConfig("127.0.0.1", port, security, "compta", "s3cret", timeout=5))
+        with pytest.raises(DeliveryError, match="authentication refused"):
+            write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",), force=True,
+                        smtp=SmtpConfig("127.0.0.1", port, security, "compta", "wrong", timeout=5, cafile=str(cert)))
+        assert sink.messages == []
+        write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",), force=True, smtp=good)
+    finally:
+        ctl.stop()
+    assert len(sink.messages) == 1
+    assert parse(sink.messages[0][2])["Subject"].startswith("Relance 1er rappel")
+    assert seen[-1][1:] == (b"compta", b"s3cret")

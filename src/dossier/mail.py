@@ -17,7 +17,8 @@ win, or from a TOML file (``$DOSSIER_SMTP_CONFIG``, else ``~/.config/dossier/smt
     password = "…"               # or leave it out and set DOSSIER_SMTP_PASSWORD
 
 Environment: ``DOSSIER_SMTP_HOST``, ``DOSSIER_SMTP_PORT``, ``DOSSIER_SMTP_SECURITY``,
-``DOSSIER_SMTP_USER``, ``DOSSIER_SMTP_PASSWORD``, ``DOSSIER_SMTP_TIMEOUT``. A config file
+``DOSSIER_SMTP_USER``, ``DOSSIER_SMTP_PASSWORD``, ``DOSSIER_SMTP_TIMEOUT``,
+``DOSSIER_SMTP_CAFILE`` (extra CA certificates to trust). Certificates are always verified. A config file
 holding a password must not be readable by other users (``chmod 600``).
 """
 
@@ -129,9 +130,17 @@ class SmtpConfig:
     password: str | None = None
     timeout: float = 30.0
     origin: str = "environment"
+    #: extra CA certificates (PEM) to trust, e.g. a company relay's own CA
+    cafile: str | None = None
 
     def __repr__(self) -> str:  # never print the password
         return f"SmtpConfig(host={self.host!r}, port={self.port}, security={self.security!r}, user={self.user!r}, origin={self.origin!r})"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.cafile)
+        except (OSError, ssl.SSLError) as e:
+            raise DeliveryError(f"SMTP CA file {self.cafile}: cannot be read: {e}") from None
 
 
 def default_config_file() -> Path:
@@ -187,7 +196,8 @@ def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | 
     if user and not password:
         raise DeliveryError(f"SMTP user {user!r} has no password: set DOSSIER_SMTP_PASSWORD")
     timeout = float(get("timeout") or 30)
-    return SmtpConfig(str(host), port, security, user, password, timeout, origin)
+    cafile = get("cafile")
+    return SmtpConfig(str(host), port, security, user, password, timeout, origin, str(cafile) if cafile else None)
 
 
 def send(raw: bytes, sender: str, recipients: Iterable[str], config: SmtpConfig) -> None:
@@ -196,13 +206,13 @@ def send(raw: bytes, sender: str, recipients: Iterable[str], config: SmtpConfig)
     where = f"{config.host}:{config.port}"
     try:
         if config.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=ssl.create_default_context())
+            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=config.ssl_context())
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
         with client:
             client.ehlo()
             if config.security == "starttls":
-                client.starttls(context=ssl.create_default_context())
+                client.starttls(context=config.ssl_context())
                 client.ehlo()
             if config.user:
                 client.login(config.user, config.password or "")
