@@ -288,6 +288,24 @@ def test_user_templates_override_a_stage(case, rates, tmp_path):
     assert "Texte maison" in docx_text(r.files["relance-1.docx"])
 
 
+def test_portfolio_templates_folder(tmp_path, rates):
+    """A templates/ folder next to the case folders applies to every case of the portfolio;
+    the case's own setting and --templates come first."""
+    c = make_case(tmp_path / "portfolio" / "case-1")
+    shared = tmp_path / "portfolio" / "templates" / "letters"
+    shared.mkdir(parents=True)
+    (shared / "relance-1.html").write_text("<p>Modèle du portefeuille</p>", encoding="utf-8")
+    st = compute_statement(c, AT, rates)
+    text = _norm(pdf_text(render_stage(c, "relance-1", AT, st, formats=("pdf",)).files["relance-1.pdf"]))
+    assert "Modèle du portefeuille" in text
+    own = tmp_path / "own" / "letters"
+    own.mkdir(parents=True)
+    (own / "relance-1.html").write_text("<p>Modèle du dossier</p>", encoding="utf-8")
+    c2 = dataclasses.replace(c, templates=tmp_path / "own")
+    text = _norm(pdf_text(render_stage(c2, "relance-1", AT, st, formats=("pdf",)).files["relance-1.pdf"]))
+    assert "Modèle du dossier" in text and "portefeuille" not in text
+
+
 def test_nothing_overdue_is_refused(tmp_path, rates):
     c = make_case(tmp_path / "p", payments=(Payment(date(2026, 4, 1), D("4800.00"), "F2026-014"),
                                              Payment(date(2026, 5, 10), D("1234.56"), "F2026-021")))

@@ -74,7 +74,13 @@ def _slug(s: str) -> str:
 
 
 def template_dirs(case: Case, options: LetterOptions) -> tuple:
-    return (*options.templates, case.templates)
+    """Template folders, first match wins: ``--templates``, the case's ``templates:`` key,
+    then a ``templates/`` folder of the portfolio (the folder holding the case folders);
+    the shipped templates come last (:mod:`dossier.render.templates`)."""
+    portfolio = Path(case.root).parent / "templates" if case.root is not None else None
+    if portfolio is not None and not portfolio.is_dir():
+        portfolio = None
+    return (*options.templates, case.templates, portfolio)
 
 
 def _render(name: str, ctx: dict, dirs) -> str:
