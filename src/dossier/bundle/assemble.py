@@ -185,8 +185,6 @@ def build_bundle(
             break
     else:
         assert result is not None
-        from dossier.fmt import number
-
         raise DossierError(
             f"the dossier is {_mb(result.size)} even with scans reduced to {steps[-1].max_dpi} dpi, above "
             f"--max-size {_mb(max_size)}: the large files are exhibit PDFs — reduce them (e.g. print to PDF "
