@@ -112,6 +112,9 @@ def test_every_stage_renders_with_the_decompte_figures(case, rates, stage):
         for text in (pdf, docx):
             assert _norm(fmt.money(st.total)) in text
             assert _norm(fmt.money(st.indemnities)) in text
+            assert fmt.amount_in_words(st.total) in text
+            for inv in st.invoices:
+                assert _norm(fmt.money(inv.penalties)) in text and _norm(fmt.money(inv.indemnity)) in text
     if stage == "mise-en-demeure":
         for text in (pdf, docx):
             assert "mise en demeure" in text.lower()
