@@ -155,3 +155,33 @@ def test_damaged_pdf_is_taken_or_refused_never_a_crash(tmp_path, edits):
         assert "exhibits[3].file" in str(e) and "fuzz.pdf" in str(e)
     else:
         assert len(refs) == len(ex.pages) >= 1
+
+
+def test_html_only_email_is_rendered_as_text_with_a_note(tmp_path):
+    from datetime import date
+    from email.message import EmailMessage
+    from types import SimpleNamespace
+
+    from pypdf import PdfReader
+
+    from dossier.bundle.assemble import _email_renderer
+
+    msg = EmailMessage()
+    msg["From"] = "a@b.example"
+    msg["To"] = "c@d.example"
+    msg["Subject"] = "Relance facture F-7"
+    msg.set_content("<html><body><p>Bonjour,</p><p>Facture <b>F-7</b> impayée.</p><img src='cid:logo'></body></html>",
+                    subtype="html")
+    p = tmp_path / "relance.eml"
+    p.write_bytes(bytes(msg))
+    case = SimpleNamespace(templates=None, creditor=SimpleNamespace(name="Atelier"))
+    ex = load_exhibit(spec(p), email_renderer=_email_renderer(case, date(2026, 6, 15)))
+    text = " ".join(ex.pages[0].reader.pages[0].extract_text().split())
+    assert "Objet : Relance facture F-7" in text and "Facture F-7 impayée." in text
+    assert "reproduit en texte" in text and "<b>" not in text
+
+
+def test_stamp_text_outside_winansi_degrades_gracefully():
+    from dossier.bundle.stamp import pdf_string
+
+    assert pdf_string("Szőke (Łódź)") == b"(Szoke \\(?\xf3dz\\))"

@@ -222,13 +222,15 @@ def sniff(data: bytes, path: Path) -> str:
     """The format of an evidence file from its first bytes (the name only for emails and
     office documents, which have no reliable signature)."""
     head = data[:1024]
+    suffix = path.suffix.lower()
+    if suffix == ".eml" and _looks_like_email(head):
+        return "eml"
     if b"%PDF-" in head:
         return "pdf"
     if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"II*\x00", b"MM\x00*", b"GIF8", b"BM")):
         return "image"
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return "image"
-    suffix = path.suffix.lower()
     if suffix in OFFICE_SUFFIXES:
         return "office"
     if suffix == ".eml" or _looks_like_email(head):
@@ -570,7 +572,7 @@ def _load_eml(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, renderer, fit
             f"{spec.where()}: this does not look like an email (no From, To, Date or Subject header); "
             "save the message as .eml from your mail program, or print it to PDF"
         )
-    body = _email_body(msg)
+    body, from_html = _email_body(msg)
     attachments: list[tuple[str, str, bytes]] = []  # (name, kind, bytes)
     listed: list[dict] = []
     for part in msg.iter_attachments() if msg.is_multipart() else ():
@@ -587,7 +589,8 @@ def _load_eml(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, renderer, fit
             listed.append({"name": name, "size": len(payload), "included": False})
     if renderer is None:
         raise EvidenceError(f"{spec.where()}: emails need the dossier templates to be rendered")
-    pdf = renderer({"headers": headers, "body": body, "attachments": listed, "file": spec.file.name})
+    pdf = renderer({"headers": headers, "body": body, "attachments": listed, "file": spec.file.name,
+                    "from_html": from_html})
     reader = PdfReader(io.BytesIO(pdf))
     pages = [SourcePage(reader=reader, index=i) for i in range(len(reader.pages))]
     outline: list[OutlineItem] = []
@@ -641,23 +644,25 @@ def _shift(items: list[OutlineItem], by: int) -> list[OutlineItem]:
     return [OutlineItem(i.title, i.page + by if i.page >= 0 else -1, _shift(i.children, by)) for i in items]
 
 
-def _email_body(msg) -> str:
-    """The text of an email: its text/plain part, else its HTML reduced to text."""
+def _email_body(msg) -> tuple[str, bool]:
+    """The text of an email: its text/plain part, else its HTML reduced to text; and
+    whether it came from HTML."""
     part = None
     try:
         part = msg.get_body(preferencelist=("plain", "html"))
     except Exception:  # noqa: BLE001
         part = None
     if part is None:
-        return ""
+        return "", False
     try:
         text = part.get_content()
     except Exception:  # noqa: BLE001
         raw = part.get_payload(decode=True) or b""
         text = raw.decode(part.get_content_charset() or "utf-8", "replace")
-    if part.get_content_subtype() == "html":
+    from_html = part.get_content_subtype() == "html"
+    if from_html:
         text = html_to_text(text)
-    return text.replace("\r\n", "\n").strip()
+    return text.replace("\r\n", "\n").strip(), from_html
 
 
 def html_to_text(html: str) -> str:

@@ -53,8 +53,21 @@ def text_width(text: str, font: str, size: float) -> float:
 
 
 def pdf_string(text: str) -> bytes:
-    """A PDF literal string in WinAnsi (cp1252) encoding, escaped."""
-    raw = text.encode("cp1252", "replace")
+    """A PDF literal string in WinAnsi (cp1252) encoding, escaped. Characters WinAnsi lacks
+    lose their accents if they can ("ő" -> "o"), else become "?"."""
+    try:
+        raw = text.encode("cp1252")
+    except UnicodeEncodeError:
+        import unicodedata
+
+        out = []
+        for ch in text:
+            try:
+                out.append(ch.encode("cp1252"))
+            except UnicodeEncodeError:
+                base = unicodedata.normalize("NFKD", ch).encode("cp1252", "ignore")
+                out.append(base or b"?")
+        raw = b"".join(out)
     raw = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
     return b"(" + raw + b")"
 
