@@ -382,3 +382,22 @@ def test_echeancier_marked_sent_journals_its_schedule(case, rates):
     assert [d for d, _ in e.schedule] == [date(2026, 6, 30), date(2026, 7, 31)]
     assert sum(D(a) for _, a in e.schedule) == D(e.amount)
     assert w.paths == (case.root / "out" / "echeancier.pdf",)
+
+
+@pytest.mark.parametrize("window", [Window(), Window(top=45, left=100, width=90, height=40)])
+def test_docx_recipient_in_a_page_anchored_frame_at_the_window(case, rates, window):
+    import re
+
+    r = render_stage(case, "relance-1", AT, compute_statement(case, AT, rates), formats=("docx",),
+                     options=LetterOptions(window=window))
+    xml = zipfile.ZipFile(io.BytesIO(r.files["relance-1.docx"])).read("word/document.xml").decode()
+    frame = re.search(r"<w:framePr ([^>]*)/>", xml).group(1)
+    attrs = dict(re.findall(r'w:(\w+)="([^"]*)"', frame))
+    tw = lambda mm: round(mm * 1440 / 25.4)  # noqa: E731
+    assert attrs["hAnchor"] == attrs["vAnchor"] == "page"
+    assert int(attrs["x"]) == tw(window.left) and int(attrs["y"]) == tw(window.top + 3)
+    assert int(attrs["w"]) == tw(window.width) and int(attrs["h"]) == tw(window.height - 3)
+    # the framed paragraph is the recipient block (escaped, so "&" and "<" survive)
+    para = xml[xml.index("<w:framePr"):]
+    para = para[: para.index("</w:p>")]
+    assert "Dupont &amp; Fils &lt;Père&gt;" in para and "38000 GRENOBLE" in para

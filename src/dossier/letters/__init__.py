@@ -164,6 +164,7 @@ def render_stage(
             **ctx,
             "sender_lines": Listing("\n".join(sender_lines)),
             "recipient_block": Listing("\n".join(ctx["recipient_lines"])),
+            "docx_window": _twips(ctx["window"]),
         }
         files[f"{stage}.docx"] = _docx(find_template(name, dirs), docx_ctx, body_html, after_html, images, ctx, title)
 
@@ -203,6 +204,13 @@ def render_stage(
 
     claim = ctx["claim"]
     return Rendered(stage, files, recipient, sender, message_id, claim.numbers, str(claim.total), ctx)
+
+
+def _twips(w: Window) -> dict[str, int]:
+    """The window frame in twips (1/1440 inch) for the DOCX paragraph frame, the text
+    starting 3 mm below the frame's top as in the PDF."""
+    t = lambda mm: round(mm * 1440 / 25.4)  # noqa: E731
+    return {"x": t(w.left), "y": t(w.top + 3), "w": t(w.width), "h": t(w.height - 3)}
 
 
 def _docx(template: Path, docx_ctx: dict, body_html: str, after_html: str, images: dict, ctx: dict, title: str) -> bytes:

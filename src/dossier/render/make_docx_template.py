@@ -34,6 +34,24 @@ def _field(paragraph, instr: str) -> None:
     paragraph._p.append(fld)
 
 
+def _frame(paragraph) -> None:
+    """Position ``paragraph`` absolutely on the page (w:framePr), from docxtpl variables."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    ppr = paragraph._p.get_or_add_pPr()
+    fr = OxmlElement("w:framePr")
+    for attr, value in (("w:w", "{{ docx_window.w }}"), ("w:h", "{{ docx_window.h }}"), ("w:hRule", "exact"),
+                        ("w:wrap", "around"), ("w:vAnchor", "page"), ("w:hAnchor", "page"),
+                        ("w:x", "{{ docx_window.x }}"), ("w:y", "{{ docx_window.y }}")):
+        fr.set(qn(attr), value)
+    ppr.insert(0, fr)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:left"), "227")  # 4 mm inner margin, as the PDF
+    ind.set(qn("w:right"), "113")
+    ppr.append(ind)
+
+
 def build(path: Path = OUT) -> Path:
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT
@@ -79,8 +97,11 @@ def build(path: Path = OUT) -> Path:
     # sender block
     para("{{ creditor.name }}", bold=True, size=13, after=0.5)
     para("{{ sender_lines }}", size=8.5, after=0)
-    # recipient block, placed for the DL envelope window (110 mm from the page's left edge)
-    para("{{ recipient_block }}", indent=90, before=14, after=10)
+    # recipient block: a paragraph frame anchored to the page, at the envelope window
+    # (positions in twips, filled from the letter's window setting)
+    p = para("{{ recipient_block }}", after=0)
+    _frame(p)
+    para("", before=42)  # room under the sender block down to the date line
     para("{{ place }}, le {{ at|date_long }}", align=WD_ALIGN_PARAGRAPH.RIGHT, after=4)
     para("{%p if lrar %}")
     para("Lettre recommandée avec accusé de réception n° {{ lrar_number or '…………………………' }}", bold=True, after=1)
