@@ -45,11 +45,15 @@ def _frame(paragraph) -> None:
                         ("w:wrap", "around"), ("w:vAnchor", "page"), ("w:hAnchor", "page"),
                         ("w:x", "{{ docx_window.x }}"), ("w:y", "{{ docx_window.y }}")):
         fr.set(qn(attr), value)
-    ppr.insert(0, fr)
-    ind = OxmlElement("w:ind")
-    ind.set(qn("w:left"), "227")  # 4 mm inner margin, as the PDF
-    ind.set(qn("w:right"), "113")
-    ppr.append(ind)
+    pstyle = ppr.find(qn("w:pStyle"))
+    if pstyle is not None:  # schema order: pStyle, keepNext, keepLines, pageBreakBefore, framePr…
+        pstyle.addnext(fr)
+    else:
+        ppr.insert(0, fr)
+    from docx.shared import Mm
+
+    paragraph.paragraph_format.left_indent = Mm(4)  # inner margin, as the PDF
+    paragraph.paragraph_format.right_indent = Mm(2)
 
 
 def build(path: Path = OUT) -> Path:
