@@ -390,7 +390,8 @@ def _record(case: Case, stage: str, at: date, status: str, channel: str, rendere
 
 def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: LetterOptions = LetterOptions()) -> list[Path]:
     """Every letter stage's documents for ``case`` on ``at`` into ``out_dir`` (for
-    ``dossier demo``): nothing is recorded in the journal, nothing is sent. A stage with
+    ``dossier demo``): nothing is recorded in the journal, nothing is sent, and a file the
+    journal records as sent is never overwritten (:class:`JournalError`). A stage with
     nothing to claim on that date is skipped."""
     from dossier.law.penalties import compute_statement
 
@@ -408,7 +409,7 @@ def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: Let
                 continue
             raise
         for name, data in rendered.files.items():
-            p = Path(out_dir) / name
+            p = journal.guard_output(case, Path(out_dir) / name)  # never over a sent file
             journal.write_atomic(p, data)
             out.append(p)
     return out
