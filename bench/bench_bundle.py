@@ -109,7 +109,7 @@ if variant == "dossier":
     from dossier.law.rates import load_rates
     from dossier.bundle import build_bundle
     import weasyprint, pypdf, PIL.Image  # imports before the clock
-    import dossier.bundle.assemble as A
+    import dossier.bundle.layout as A
     front = [0.0]
     def timed(fn):
         def wrapper(*a, **k):

@@ -139,7 +139,7 @@ def test_damaged_pdf_is_taken_or_refused_never_a_crash(tmp_path, edits):
     internal error)."""
     from pypdf import PdfWriter
 
-    from dossier.bundle.assemble import place_exhibit, stamp_fonts
+    from dossier.bundle.pages import place_exhibit, stamp_fonts
 
     data = bytearray(_BASE)
     for pos, value in edits:
@@ -164,7 +164,7 @@ def test_html_only_email_is_rendered_as_text_with_a_note(tmp_path):
 
     from pypdf import PdfReader
 
-    from dossier.bundle.assemble import _email_renderer
+    from dossier.bundle.layout import email_renderer
 
     msg = EmailMessage()
     msg["From"] = "a@b.example"
@@ -175,7 +175,7 @@ def test_html_only_email_is_rendered_as_text_with_a_note(tmp_path):
     p = tmp_path / "relance.eml"
     p.write_bytes(bytes(msg))
     case = SimpleNamespace(templates=None, creditor=SimpleNamespace(name="Atelier"))
-    ex = load_exhibit(spec(p), email_renderer=_email_renderer(case, date(2026, 6, 15)))
+    ex = load_exhibit(spec(p), email_renderer=email_renderer(case, date(2026, 6, 15)))
     text = " ".join(ex.pages[0].reader.pages[0].extract_text().split())
     assert "Objet : Relance facture F-7" in text and "Facture F-7 impayée." in text
     assert "reproduit en texte" in text and "<b>" not in text

@@ -1,0 +1,288 @@
+"""The dossier's layout: which page each section and exhibit starts on, and the front
+matter (cover, requête or cover letter, bordereau, table of contents) typeset with
+WeasyPrint from the ``templates/dossiers/`` templates, with the letters' vendored fonts.
+
+Page numbers in the bordereau and the table of contents depend on the front matter's own
+length, so they are never estimated into the document: cover + application are laid out
+once (they cite exhibit numbers, never pages); bordereau + table of contents are laid out
+with an estimate of their length, their real length is read back from where each
+section's id lands, and they are laid out again until it no longer changes (one pass when
+the estimate is right). The laid-out documents are written as one PDF at the end.
+
+Links to dossier pages are written ``<a href="{{ link(N) }}">`` (``LINK_PREFIX`` + N);
+:mod:`dossier.bundle.assemble` turns them into ``/Dest`` links.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Callable
+
+from dossier.bundle.collect import GROUP_TITLES, notice_title
+from dossier.errors import DossierError, TemplateError
+from dossier.model import Case
+
+
+#: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
+#: interest.
+PETITES_CREANCES_CEILING = Decimal("5000.00")
+
+
+LINK_PREFIX = "https://dossier.invalid/page/"
+
+
+KIND_LABELS = {
+    "devis": "Devis",
+    "bon-de-commande": "Bon de commande",
+    "contrat": "Contrat",
+    "cgv": "Conditions générales de vente",
+    "facture": "Facture",
+    "avoir": "Avoir",
+    "bon-de-livraison": "Bon de livraison",
+    "relance": "Relance",
+    "correspondance": "Correspondance",
+    "notice": "Relance / mise en demeure",
+    "autre": "Autre pièce",
+}
+
+
+@dataclass(frozen=True)
+class BundleExhibit:
+    """An exhibit as produced in the dossier: its number, where it starts (1-based PDF
+    page number) and how many pages it has."""
+
+    number: int
+    title: str
+    kind: str
+    date: date | None
+    file: Path
+    field: str
+    first_page: int
+    pages: int
+    format: str
+    group: int = 4
+
+    @property
+    def last_page(self) -> int:
+        return self.first_page + self.pages - 1
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    first_page: int
+    pages: int
+
+
+def front_matter(case, at, statement, court, journal, purpose, loaded, meta, duplex):
+    """Lay out and write the front matter; returns (sections, exhibits, total pages,
+    blank pages, front-matter PDF bytes)."""
+    app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
+    _, numbered, _, _ = layout(loaded, 0, 0, 0, 0, purpose)
+    ctx = context(case, at, statement, court, purpose, [], numbered, journal, 0)
+    head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
+    n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
+    n_bord, n_toc = _guess_counts(loaded)
+    for _ in range(6):
+        sections, exhibits, total, blanks = layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
+        ctx = context(case, at, statement, court, purpose, sections, exhibits, journal, total)
+        tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
+        counts = _section_pages(tail, ("section-bordereau", "section-toc"))
+        if counts == (n_bord, n_toc):
+            break
+        n_bord, n_toc = counts
+    else:  # pragma: no cover - would need a layout that oscillates
+        raise DossierError("the bordereau and table of contents could not be laid out stably")
+    return sections, exhibits, total, blanks, _write_front(head, tail, meta)
+
+
+def _section_pages(doc, ids: tuple[str, ...]) -> tuple[int, ...]:
+    """Pages of each section of a laid-out WeasyPrint document, from the page where each
+    section's id is anchored."""
+    starts: dict[str, int] = {}
+    for i, page in enumerate(doc.pages):
+        for anchor in page.anchors:
+            if anchor in ids:
+                starts.setdefault(anchor, i)
+    missing = [x for x in ids if x not in starts]
+    if missing:
+        raise TemplateError(
+            "dossier templates: no element with id " + ", ".join(missing)
+            + " — an overridden dossiers/*.html template must keep its section's id"
+        )
+    firsts = [starts[x] for x in ids] + [len(doc.pages)]
+    return tuple(max(1, firsts[i + 1] - firsts[i]) for i in range(len(ids)))
+
+
+def _guess_counts(loaded) -> tuple[int, int]:
+    """Estimated pages of the bordereau and the table of contents (rows of one or two
+    lines; the layout loop corrects a wrong estimate)."""
+    lines = sum(1 + len(ex.spec.title) // 75 for ex in loaded)
+    return 1 + (lines + 2) // 38, 1 + (lines + 6) // 40
+
+
+_weasy_lock = threading.Lock()
+
+
+_weasy_css: list = []
+
+
+def _layout_html(case: Case, ctx: dict):
+    """Render ``dossiers/front.html`` and lay it out (no PDF yet): a WeasyPrint Document
+    with the vendored fonts of :mod:`dossier.render.pdf` and its shared FontConfiguration."""
+    from weasyprint import CSS, HTML
+
+    from dossier.render.pdf import font_configuration, font_face_css
+    from dossier.render.templates import SHIPPED_DIR, render
+
+    html = render("dossiers/front.html", ctx, [case.templates] if case.templates else ())
+    fc = font_configuration()
+    with _weasy_lock:
+        if not _weasy_css:
+            _weasy_css.append(CSS(string=font_face_css(), font_config=fc))
+    try:
+        return HTML(string=html, base_url=str(SHIPPED_DIR / "dossiers") + "/").render(
+            font_config=fc, stylesheets=_weasy_css)
+    except Exception as e:  # WeasyPrint raises assorted errors on broken input
+        raise TemplateError(f"dossiers/front.html: cannot lay out the front matter: {e}") from e
+
+
+def _write_front(head, tail, meta) -> bytes:
+    """The laid-out front matter documents as one PDF (fonts subset once). Its metadata
+    are not used: the dossier has its own."""
+    doc = head.copy(head.pages + tail.pages)
+    doc.metadata.title = meta.title
+    doc.metadata.created = doc.metadata.modified = meta.w3c_date
+    return doc.write_pdf()
+
+
+def layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex=False):
+    """Sections and exhibits with their first page, the total, and the blank pages added
+    for duplex printing (each section and exhibit then starts on a right-hand page)."""
+    titles = (
+        "Page de garde",
+        "Requête en injonction de payer" if purpose == "court" else "Lettre au commissaire de justice",
+        "Bordereau des pièces communiquées",
+        "Sommaire",
+    )
+    sections, page, blanks = [], 1, []
+
+    def pad() -> None:
+        nonlocal page
+        if duplex and page % 2 == 0:
+            blanks.append(page)
+            page += 1
+
+    for title, n in zip(titles, (n_cover, n_app, n_bord, n_toc)):
+        pad()
+        sections.append(Section(title, page, n))
+        page += n
+    exhibits = []
+    for i, ex in enumerate(loaded, start=1):
+        s = ex.spec
+        pad()
+        exhibits.append(BundleExhibit(i, s.title, s.kind, s.date, s.file, s.field, page, len(ex.pages), ex.fmt, s.group))
+        page += len(ex.pages)
+    return sections, exhibits, page - 1, tuple(blanks)
+
+
+def metadata(case, at, statement, purpose):
+    from dossier.fmt import money
+    from dossier.render.pdf import PdfMeta
+
+    if purpose == "court":
+        title = f"Requête en injonction de payer — {case.creditor.name} c/ {case.debtor.name}"
+    else:
+        title = f"Procédure simplifiée de recouvrement des petites créances — {case.creditor.name} c/ {case.debtor.name}"
+    subject = (f"Dossier {case.reference} : créance de {money(statement.total)} arrêtée au "
+               f"{at.strftime('%d/%m/%Y')}, pièces numérotées")
+    return PdfMeta(title=title, date=at, author=case.creditor.name, subject=subject,
+                   keywords=("dossier", case.reference, "injonction de payer" if purpose == "court" else "petites créances"))
+
+
+def _render(name: str, ctx: dict, case: Case, meta) -> bytes:
+    from dossier.render.pdf import html_to_pdf
+    from dossier.render.templates import SHIPPED_DIR, render
+
+    html = render(name, ctx, [case.templates] if case.templates else ())
+    return html_to_pdf(html, base_url=str(SHIPPED_DIR / "dossiers") + "/", metadata=meta)
+
+
+def email_renderer(case: Case, at: date) -> Callable[[dict], bytes]:
+    def renderer(message: dict) -> bytes:
+        from dossier.render.pdf import PdfMeta
+
+        meta = PdfMeta(title=message["headers"].get("Subject") or message["file"], date=at, author=case.creditor.name)
+        return _render("dossiers/email.html", {"message": message, "case": case}, case, meta)
+
+    return renderer
+
+
+def context(case, at, statement, court, purpose, sections, exhibits, journal, total) -> dict:
+    """Everything the dossier templates see (one context for all of them)."""
+    notices = _notices(case, journal, exhibits)
+    claim_pi = statement.outstanding + statement.penalties
+    next_day = at + timedelta(days=1)
+    return {
+        "case": case,
+        "creditor": case.creditor,
+        "debtor": case.debtor,
+        "at": at,
+        "next_day": next_day,
+        "purpose": purpose,
+        "statement": statement,
+        "court": court,
+        "sections": sections,
+        "exhibits": exhibits,
+        "notices": notices,
+        "total_pages": total,
+        "claim_principal_interest": claim_pi,
+        "ceiling": PETITES_CREANCES_CEILING,
+        "kind_labels": KIND_LABELS,
+        "group_titles": GROUP_TITLES,
+        "link": lambda page: f"{LINK_PREFIX}{page}",
+        "invoice_exhibit": _invoice_exhibit_numbers(case, exhibits),
+        "creditor_is_person": not case.creditor.is_company or (case.creditor.legal_form or "").upper() in ("EI", "EIRL", "ME", ""),
+        "late_invoices": [i for i in statement.invoices if i.outstanding > 0 or i.penalties > 0 or i.indemnity > 0],
+    }
+
+
+def _notices(case, journal, exhibits) -> list[dict]:
+    """Amicable steps taken, oldest first, from the case file and the journal."""
+    by_file = {Path(e.file).resolve(): e.number for e in exhibits}
+    seen = set()
+    out = []
+    items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file) for n in case.notices]
+    for e in journal:
+        if getattr(e, "status", "") != "sent":
+            continue
+        f = case.root / e.files[0].path if e.files else None
+        if e.files:
+            from dossier.bundle.collect import _evidence_file
+
+            f = case.root / _evidence_file(list(e.files)).path
+        items.append((e.stage, e.date, e.channel, getattr(e, "lrar_number", None), None, f))
+    for stage, when, channel, lrar, received, f in sorted(items, key=lambda t: (t[1], t[0])):
+        key = (stage, when, channel)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({
+            "stage": stage,
+            "date": when,
+            "channel": channel,
+            "lrar_number": lrar,
+            "received": received,
+            "title": notice_title(stage, when, channel, lrar),
+            "exhibit": by_file.get(Path(f).resolve()) if f else None,
+        })
+    return out
+
+
+def _invoice_exhibit_numbers(case, exhibits) -> dict[str, int]:
+    by_file = {Path(e.file).resolve(): e.number for e in exhibits}
+    return {i.number: by_file[Path(i.file).resolve()] for i in case.invoices if i.file and Path(i.file).resolve() in by_file}

@@ -1,0 +1,191 @@
+"""Dossier pages in the PDF writer: each page a fresh sheet onto which a front-matter or
+exhibit page is drawn as a form XObject (or a scan as an image), then stamped.
+
+Drawing the source page as an XObject, rather than merging its content into another
+page, keeps its content stream untouched (copied encoded, never parsed), folds its
+``/Rotate`` and crop box into one matrix (see :mod:`dossier.bundle.stamp`), and leaves no
+way for its graphics state to leak into the stamps. Resources are cloned once per source
+file, so fonts and images shared by an exhibit's pages are stored once.
+"""
+
+from __future__ import annotations
+
+from dossier.bundle import stamp as st
+from dossier.bundle.exhibits import LoadedExhibit
+from dossier.errors import EvidenceError
+
+
+def stamp_fonts(w):
+    """The /Font resource dictionary of the stamps (Helvetica, Helvetica-Bold), added to
+    ``w`` once and shared by every page."""
+    from pypdf.generic import DictionaryObject, NameObject
+
+    return w._add_object(DictionaryObject({
+        NameObject(st.FONT_REGULAR): w._add_object(_font("Helvetica")),
+        NameObject(st.FONT_BOLD): w._add_object(_font("Helvetica-Bold")),
+    }))
+
+
+def place_exhibit(w, ex: LoadedExhibit, number: int, first: int, total: int, fonts_ref, header: str = "") -> list:
+    """Add the pages of exhibit ``number`` to writer ``w``, normalised and stamped, the
+    first one being dossier page ``first`` of ``total``; returns their references. Any
+    failure to copy a page is an :class:`EvidenceError` naming the exhibit."""
+    refs = []
+    k = len(ex.pages)
+    for i, sp in enumerate(ex.pages, start=1):
+        n = first + i - 1
+        try:
+            if sp.image is not None:
+                page = _place_image(w, sp.image, fonts_ref, (number, i, k), (n, total), header)
+            else:
+                page, _ = place_page(w, sp.page, fonts_ref, fit=True, footer=(n, total, ""), exhibit=(number, i, k),
+                                 header=header)
+        except Exception as e:  # noqa: BLE001 - a damaged object deep in the file
+            raise EvidenceError(
+                f"{ex.spec.where()}: page {i} cannot be copied into the dossier ({type(e).__name__}: {e}); "
+                "print the document to a new PDF and use that"
+            ) from None
+        refs.append(page.indirect_reference)
+    return refs
+
+
+def num(v: float):
+    from pypdf.generic import FloatObject
+
+    return FloatObject(round(float(v), 3))
+
+
+def _font(base: str):
+    from pypdf.generic import DictionaryObject, NameObject
+
+    return DictionaryObject({
+        NameObject("/Type"): NameObject("/Font"),
+        NameObject("/Subtype"): NameObject("/Type1"),
+        NameObject("/BaseFont"): NameObject("/" + base),
+        NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+    })
+
+
+def _box(page) -> tuple[float, float, float, float]:
+    box = page.cropbox
+    x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    if x1 - x0 <= 1 or y1 - y0 <= 1:
+        box = page.mediabox
+        x0, y0, x1, y1 = (float(v) for v in (box.left, box.bottom, box.right, box.top))
+    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def place_page(w, src, fonts_ref, *, fit, footer, exhibit=None, header=""):
+    """A new sheet with ``src`` drawn on it (as a form XObject), its annotations with an
+    appearance flattened into it, and the stamps."""
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    box = _box(src)
+    rotate = int(src.get("/Rotate", 0) or 0)
+    pl = st.place(box, rotate, fit=fit)
+    xobjects = DictionaryObject()
+    xobjects[NameObject("/Pg")] = _form_xobject(w, src, box)
+    ops = [b"q " + st.matrix_bytes(pl.matrix) + b" cm /Pg Do"]
+    uses_gs = False
+    if fit and "/Annots" in src:  # exhibits: what the sender saw, burnt in
+        from dossier.bundle.annotations import flatten
+
+        marks, drawing, uses_gs = flatten(w, src, True)
+        for name, ref in marks:
+            xobjects[NameObject(name)] = ref
+        if drawing:
+            ops.append(drawing)
+    ops.append(b"Q\n")
+    if fit:
+        ops.append(st.frame(pl.frame))
+    if exhibit is not None:
+        ops.append(st.exhibit_stamp(pl.sheet, *exhibit, header=header))
+    ops.append(st.page_number(pl.sheet, footer[0], footer[1], footer[2]))
+    page = new_page(w, pl.sheet, xobjects, fonts_ref, b"\n".join(ops), highlight=uses_gs)
+    return page, None
+
+
+def _place_image(w, img, fonts_ref, exhibit, footer, header):
+    from pypdf.generic import DictionaryObject, NameObject
+
+    pl = st.place((0, 0, img.natural_size[0], img.natural_size[1]), 0, fit=True)
+    x0, y0, x1, y1 = pl.frame
+    xobjects = DictionaryObject({NameObject("/Im"): _image_xobject(w, img)})
+    ops = [
+        b"q %s 0 0 %s %s %s cm /Im Do Q\n" % (st._n(x1 - x0), st._n(y1 - y0), st._n(x0), st._n(y0)),
+        st.frame(pl.frame),
+        st.exhibit_stamp(pl.sheet, *exhibit, header=header),
+        st.page_number(pl.sheet, footer[0], footer[1]),
+    ]
+    return new_page(w, pl.sheet, xobjects, fonts_ref, b"".join(ops))
+
+
+def new_page(w, sheet, xobjects, fonts_ref, content: bytes, highlight: bool = False):
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+
+    page = w.add_blank_page(round(sheet[0], 3), round(sheet[1], 3))
+    resources = DictionaryObject({
+        NameObject("/Font"): fonts_ref,
+        NameObject("/XObject"): xobjects,
+        NameObject("/ProcSet"): ArrayObject([NameObject("/PDF"), NameObject("/Text"), NameObject("/ImageB"),
+                                             NameObject("/ImageC")]),
+    })
+    if highlight:
+        from dossier.bundle.annotations import GS_HIGHLIGHT
+
+        resources[NameObject("/ExtGState")] = DictionaryObject({NameObject(GS_HIGHLIGHT): DictionaryObject({
+            NameObject("/Type"): NameObject("/ExtGState"), NameObject("/ca"): FloatObject(0.4),
+            NameObject("/CA"): FloatObject(0.4), NameObject("/BM"): NameObject("/Multiply")})})
+    page[NameObject("/Resources")] = resources
+    stream = DecodedStreamObject()
+    stream.set_data(content)
+    page[NameObject("/Contents")] = w._add_object(stream.flate_encode())
+    return page
+
+
+def _form_xobject(w, src, box):
+    """``src`` as a form XObject in ``w``: its content stream (kept encoded when it is one
+    stream), its resources (cloned once per source file), its crop box as /BBox."""
+    from pypdf.generic import (
+        ArrayObject, DecodedStreamObject, DictionaryObject, EncodedStreamObject, NameObject,
+    )
+
+    raw = src.raw_get("/Contents") if "/Contents" in src else None
+    obj = raw.get_object() if raw is not None else None
+    if isinstance(obj, EncodedStreamObject):
+        xo = EncodedStreamObject()
+        xo._data = obj._data
+        for key in ("/Filter", "/DecodeParms"):
+            if key in obj:
+                xo[NameObject(key)] = obj[key].clone(w)
+    else:
+        contents = src.get_contents()
+        data = contents.get_data() if contents is not None else b""
+        plain = DecodedStreamObject()
+        plain.set_data(data)
+        xo = plain.flate_encode()
+    xo[NameObject("/Type")] = NameObject("/XObject")
+    xo[NameObject("/Subtype")] = NameObject("/Form")
+    xo[NameObject("/BBox")] = ArrayObject(num(v) for v in box)
+    if "/Resources" in src:
+        xo[NameObject("/Resources")] = src.raw_get("/Resources").clone(w)
+    else:
+        xo[NameObject("/Resources")] = DictionaryObject()
+    if "/Group" in src:
+        xo[NameObject("/Group")] = src.raw_get("/Group").clone(w)
+    return w._add_object(xo)
+
+
+def _image_xobject(w, img):
+    from pypdf.generic import EncodedStreamObject, NameObject, NumberObject
+
+    xo = EncodedStreamObject()
+    xo._data = img.data
+    xo[NameObject("/Type")] = NameObject("/XObject")
+    xo[NameObject("/Subtype")] = NameObject("/Image")
+    xo[NameObject("/Width")] = NumberObject(img.width)
+    xo[NameObject("/Height")] = NumberObject(img.height)
+    xo[NameObject("/ColorSpace")] = NameObject(img.colorspace)
+    xo[NameObject("/BitsPerComponent")] = NumberObject(img.bits)
+    xo[NameObject("/Filter")] = NameObject(img.filter)
+    return w._add_object(xo)
