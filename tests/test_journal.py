@@ -10,7 +10,7 @@ import pytest
 
 from dossier import journal
 from dossier.errors import JournalError
-from dossier.journal import JournalEntry, JournalFile
+from dossier.journal import JournalEntry
 
 
 def _entry(tmp: Path, stage="relance-1", status="sent", name="out/relance-1.eml", data=b"hello"):

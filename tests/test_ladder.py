@@ -13,7 +13,7 @@ from dossier import journal
 from dossier.journal import JournalEntry
 from dossier.ladder import history, next_step, outstanding_by_invoice
 from dossier.letters.schedule import compute_schedule
-from dossier.model import Invoice, Notice, Payment
+from dossier.model import Notice, Payment
 
 from test_letters import make_case
 

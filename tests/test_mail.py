@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import os
-from datetime import date
 from email import policy
 from pathlib import Path
 
