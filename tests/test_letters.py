@@ -401,3 +401,21 @@ def test_docx_recipient_in_a_page_anchored_frame_at_the_window(case, rates, wind
     para = xml[xml.index("<w:framePr"):]
     para = para[: para.index("</w:p>")]
     assert "Dupont &amp; Fils &lt;Père&gt;" in para and "38000 GRENOBLE" in para
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_minimal_case_every_stage_renders(tmp_path, rates, stage):
+    """Optional fields absent (no bank, phone, signatory, legal form, invoice file,
+    exhibits, emails): every template still renders under StrictUndefined."""
+    root = tmp_path / "m"
+    root.mkdir()
+    creditor = Party(name="Jean Martin", address=Address(("1 rue A",), "69001", "Lyon"))
+    debtor = Party(name="Société X", address=Address(("2 rue B",), "75001", "Paris"))
+    c = Case(reference="M-1", root=root, creditor=creditor, debtor=debtor, terms=Terms(),
+             invoices=(Invoice("F1", date(2026, 3, 1), date(2026, 4, 1), D("1000.00")),))
+    r = render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("pdf", "docx"))
+    text = _norm(pdf_text(r.files[f"{stage}.pdf"]))
+    assert "Société X" in text and "Jean Martin" in text
+    assert r.context["payment"] is None and "IBAN" not in text
+    with pytest.raises(DossierError, match="debtor.email"):
+        render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("eml",))
