@@ -417,5 +417,6 @@ def test_minimal_case_every_stage_renders(tmp_path, rates, stage):
     text = _norm(pdf_text(r.files[f"{stage}.pdf"]))
     assert "Société X" in text and "Jean Martin" in text
     assert r.context["payment"] is None and "IBAN" not in text
+    assert "par chèque à l'ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
     with pytest.raises(DossierError, match="debtor.email"):
         render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("eml",))
