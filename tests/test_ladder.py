@@ -170,3 +170,12 @@ def test_payment_plan_on_track_pauses_and_missed_instalment_resumes(case):
     assert item.stage == "dernier-avis"
     assert "payment plan of 2026-05-20 broken: 2000.00 EUR paid of 4000.00 EUR due" in item.reason
     assert "chronic" in item.reason
+
+
+def test_notice_in_case_file_and_journal_counts_once(case):
+    from dossier.ladder import all_notices
+
+    n = Notice("relance-1", DUE + timedelta(days=1), "email")
+    c = dataclasses.replace(case, notices=(n,))
+    e = JournalEntry("relance-1", DUE + timedelta(days=1), "email", "sent", "x@y", ())
+    assert all_notices(c, (e,)) == (n,)

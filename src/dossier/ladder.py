@@ -174,6 +174,9 @@ def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...
     from dossier.journal import as_notices
 
     extra = as_notices(case.root, tuple(journal_entries)) if journal_entries else ()
+    # a notice copied from the journal into case.yaml counts once (the case file's wins)
+    known = {(n.stage, n.date, n.channel) for n in case.notices}
+    extra = tuple(n for n in extra if (n.stage, n.date, n.channel) not in known)
     return tuple(sorted((*case.notices, *extra), key=lambda n: (n.date, STAGES.index(n.stage) if n.stage in STAGES else 99)))
 
 
