@@ -289,7 +289,10 @@ def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
     except EvidenceError:
         raise
     except DependencyError as e:
-        raise EvidenceError(f"{spec.where()}: cannot decrypt this PDF ({e})") from None
+        raise EvidenceError(
+            f"{spec.where()}: this PDF is AES-encrypted and decrypting it needs the 'cryptography' package "
+            f"(pip install cryptography), or provide an unprotected copy ({e})"
+        ) from None
     except FileNotDecryptedError:
         raise EvidenceError(_encrypted_message(spec)) from None
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, zlib.error) as e:
