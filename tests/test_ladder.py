@@ -92,7 +92,7 @@ def test_after_mise_en_demeure_court_stage_by_amount(case):
     item = next_step(small, date(2026, 6, 20))
     assert item.stage == "petites-creances" and item.channel == "bailiff"
     unreceived = dataclasses.replace(c, notices=(dataclasses.replace(med, received=None),))
-    assert "sent + 3 days" in next_step(unreceived, date(2026, 6, 20)).reason
+    assert "receipt assumed 3 days after sending" in next_step(unreceived, date(2026, 6, 20)).reason
 
 
 def test_paid_case_has_nothing_to_do(case):

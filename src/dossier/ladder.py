@@ -282,9 +282,9 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
         end = deadline(start, deadline_days)
         stage = "petites-creances" if total <= PETITES_CREANCES_MAX else "injonction-de-payer"
         other = "injonction-de-payer" if stage == "petites-creances" else None
-        basis = "received" if m.received else f"sent + {POSTAL_DAYS} days"
+        basis = f"received {m.received.isoformat()}" if m.received else f"receipt assumed {POSTAL_DAYS} days after sending"
         why = (
-            f"mise en demeure of {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; "
+            f"mise en demeure sent {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; "
             f"{total} EUR still owed"
         )
         if other:
