@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
-from dossier.bundle.collect import GROUP_TITLES, notice_title
+from dossier.bundle.collect import COURT_STAGES, GROUP_TITLES, notice_title
 from dossier.errors import DossierError, TemplateError
 from dossier.model import Case
 
@@ -134,6 +134,9 @@ _weasy_css: list = []
 def _layout_html(case: Case, ctx: dict):
     """Render ``dossiers/front.html`` and lay it out (no PDF yet): a WeasyPrint Document
     with the vendored fonts of :mod:`dossier.render.pdf` and its shared FontConfiguration."""
+    from dossier.render.pdf import import_weasyprint
+
+    import_weasyprint()
     from weasyprint import CSS, HTML
 
     from dossier.render.pdf import font_configuration, font_face_css
@@ -258,7 +261,7 @@ def _notices(case, journal, exhibits) -> list[dict]:
     out = []
     items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file) for n in case.notices]
     for e in journal:
-        if getattr(e, "status", "") != "sent":
+        if getattr(e, "status", "") != "sent" or e.stage in COURT_STAGES:
             continue
         f = case.root / e.files[0].path if e.files else None
         if e.files:

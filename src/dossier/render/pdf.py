@@ -94,9 +94,41 @@ def font_configuration():
     return _state["font_config"]
 
 
+def import_weasyprint():
+    """Import WeasyPrint, skipping its slow library search on Linux.
+
+    WeasyPrint tries several names per C library; for each name that is not a file,
+    cffi falls back to ``ctypes.util.find_library``, which runs ``ldconfig``, ``gcc`` and
+    ``ld`` in subprocesses — about 0.3 s of a cold start for names that cannot match
+    on Linux. Every list also has the real soname (``libpango-1.0.so.0``), which
+    ``dlopen`` loads directly, so during this one import ``find_library`` answers "not
+    found" at once. If that fails anyway, the import is retried the normal way."""
+    import sys
+
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        import weasyprint
+
+        return weasyprint
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint
+    except OSError:
+        ctypes.util.find_library = original
+        for mod in [m for m in sys.modules if m == "weasyprint" or m.startswith("weasyprint.")]:
+            del sys.modules[mod]
+        import weasyprint
+    finally:
+        ctypes.util.find_library = original
+    return weasyprint
+
+
 def _shared() -> tuple[Any, Any]:
     with _lock:
         if "font_config" not in _state:
+            import_weasyprint()
             from weasyprint import CSS
             from weasyprint.text.fonts import FontConfiguration
 
@@ -173,6 +205,7 @@ def _cache_key(html, base_url, metadata, stylesheets, attachments) -> str:
 
 
 def _render(html, base_url, metadata, stylesheets, attachments) -> bytes:
+    import_weasyprint()
     from weasyprint import CSS, HTML, Attachment
 
     font_config, font_css = _shared()
