@@ -124,6 +124,16 @@ def built(awkward_case, rates):
     return case, build_bundle(case, AT, rates)
 
 
+def sample_copy(name: str, tmp_path: Path) -> Path:
+    """A private copy of a sample case (the CLI records what it writes in the case's
+    journal: never in the repository's samples)."""
+    import shutil
+
+    dst = tmp_path / "cases" / name
+    shutil.copytree(SAMPLES / name, dst, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
+    return dst
+
+
 def reader_of(result) -> PdfReader:
     return PdfReader(io.BytesIO(result.pdf))
 
@@ -323,7 +333,7 @@ def test_requete_figures_equal_dossier_compute(sample, tmp_path):
     assert proc.returncode == 0, proc.stderr
     computed = json.loads(proc.stdout)
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", SAMPLES / sample, "--at", "2026-06-15", "-o", out)
+    proc = run_cli("bundle", sample_copy(sample, tmp_path), "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(out)
     from dossier.fmt import money
@@ -398,7 +408,8 @@ def test_docx_requete_has_the_same_total(built):
 
 def test_bailiff_file_for_a_small_claim(tmp_path):
     out = tmp_path / "pc.pdf"
-    proc = run_cli("bundle", SAMPLES / "consumer-renovation", "--at", "2026-06-15", "--for", "bailiff", "-o", out)
+    proc = run_cli("bundle", sample_copy("consumer-renovation", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
+                   "-o", out)
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(out)
     text = norm(" ".join(p.extract_text() for p in reader.pages[:3]))
@@ -409,7 +420,8 @@ def test_bailiff_file_for_a_small_claim(tmp_path):
 
 def test_bailiff_refused_above_5000(tmp_path):
     out = tmp_path / "pc.pdf"
-    proc = run_cli("bundle", SAMPLES / "atelier-martin", "--at", "2026-06-15", "--for", "bailiff", "-o", out)
+    proc = run_cli("bundle", sample_copy("atelier-martin", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
+                   "-o", out)
     assert proc.returncode == 2
     assert "5 000,00 €" in norm(proc.stderr) and "--for court" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -492,7 +504,7 @@ def test_max_size_downsamples_oversized_scans(tmp_path, awkward, rates):
 
 def test_cli_prints_size_and_page_count(tmp_path):
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", SAMPLES / "studio-graphique", "--at", "2026-06-15", "-o", out)
+    proc = run_cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     n = len(PdfReader(out).pages)
     assert re.search(rf"d\.pdf: {n} pages, \d+ KB, \d+ exhibits", proc.stdout)
@@ -641,3 +653,34 @@ def test_duplex_starts_every_section_and_exhibit_on_a_right_hand_page(awkward_ca
     for e in r.exhibits:
         assert re.search(rf"^Pièce n° {e.number} .* {e.first_page}$", toc, re.M)
         assert f"Pièce n° {e.number} — p. 1/{e.pages}" in norm(reader.pages[e.first_page - 1].extract_text())
+
+
+def test_cli_records_the_dossier_in_the_journal_and_never_overwrites_a_filed_one(tmp_path):
+    import hashlib
+
+    case = sample_copy("studio-graphique", tmp_path)
+    proc = run_cli("bundle", case, "--at", "2026-06-15")
+    assert proc.returncode == 0, proc.stderr
+    pdf = case / "out" / "sgo-2025-014-dossier-injonction-de-payer.pdf"
+    lines = [json.loads(x) for x in (case / "journal.jsonl").read_text().splitlines()]
+    entry = lines[-1]
+    assert (entry["stage"], entry["status"], entry["channel"], entry["date"]) == (
+        "injonction-de-payer", "generated", "court", "2026-06-15")
+    assert entry["files"][0] == {"path": "out/sgo-2025-014-dossier-injonction-de-payer.pdf",
+                                 "sha256": hashlib.sha256(pdf.read_bytes()).hexdigest()}
+    assert entry["files"][1]["path"] == "out/sgo-2025-014-requete.docx"
+    # the user files it and records it as sent: it is evidence now
+    sent = dict(entry, status="sent", recorded_at="2026-06-16T10:00:00+00:00")
+    with open(case / "journal.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(sent) + "\n")
+    before = pdf.read_bytes()
+    proc = run_cli("bundle", case, "--at", "2026-06-20")
+    assert proc.returncode == 2 and "recorded as sent" in proc.stderr
+    assert pdf.read_bytes() == before
+    proc = run_cli("bundle", case, "--at", "2026-06-20", "--force")
+    assert proc.returncode == 0, proc.stderr
+    v2 = case / "out" / "sgo-2025-014-dossier-injonction-de-payer.v2.pdf"
+    assert v2.is_file() and pdf.read_bytes() == before
+    # the filed dossier is neither an exhibit nor an amicable step of the new one
+    assert len(PdfReader(v2).pages) == len(PdfReader(pdf).pages)
+    assert "greffe" not in " ".join(p.extract_text() for p in PdfReader(v2).pages[:6])

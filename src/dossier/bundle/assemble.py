@@ -175,11 +175,18 @@ def write_bundle(
     journal: Sequence | None = None,
     with_docx: bool = True,
     duplex: bool = False,
+    record: bool = False,
+    force: bool = False,
 ) -> tuple[BundleResult, Path, Path | None]:
     """:func:`build_bundle`, then write the PDF (and, for court, the requête as DOCX next
     to it, ``…-requete.docx``) atomically: a temporary file in the same folder renamed
-    over the target; on any error nothing is written. Returns (result, pdf path, docx
-    path or None)."""
+    over the target; on any error nothing is written. ``record``: append a "generated"
+    entry to the case journal (stage ``injonction-de-payer`` or ``petites-creances``, the
+    files with their SHA-256). A file the journal records as sent (a filed dossier) is
+    never overwritten: :class:`~dossier.errors.JournalError`, or with ``force`` a new name
+    (``….v2.pdf``). Returns (result, pdf path, docx path or None)."""
+    from dossier import journal as jr
+
     result = build_bundle(case, at, rates, purpose=purpose, max_size=max_size, statement=statement,
                           journal=journal, with_docx=with_docx, duplex=duplex)
     out = Path(output) if output is not None else default_output(case, purpose)
@@ -190,6 +197,9 @@ def write_bundle(
         stem = out.name[:-4] if out.name.lower().endswith(".pdf") else out.name
         stem = stem.replace("-dossier-injonction-de-payer", "")
         docx_path = out.with_name(f"{stem}-requete.docx")
+    out = jr.guard_output(case, out, force=force)
+    if docx_path is not None:
+        docx_path = jr.guard_output(case, docx_path, force=force)
     # both files reach their final names only once both are fully on disk
     pending = [(_write_temp(out, result.pdf), out)]
     try:
@@ -201,6 +211,20 @@ def write_bundle(
         for tmp, _ in pending:
             Path(tmp).unlink(missing_ok=True)
         raise
+    if record:
+        paths = [out] + ([docx_path] if docx_path is not None else [])
+        court = result.court
+        jr.record(case, jr.JournalEntry(
+            stage="injonction-de-payer" if purpose == "court" else "petites-creances",
+            date=at,
+            channel="court" if purpose == "court" else "bailiff",
+            status="generated",
+            recipient=(court.label if court is not None else None) if purpose == "court" else "commissaire de justice",
+            files=tuple(jr.file_entry(case, p) for p in paths),
+            invoices=tuple(i.number for i in result.statement.invoices if i.outstanding > 0),
+            amount=f"{result.statement.total:.2f}",
+            note=f"{result.pages} pages, {len(result.exhibits)} exhibits",
+        ))
     return result, out, docx_path
 
 

@@ -49,6 +49,9 @@ KIND_RANK = {"contrat": 0, "devis": 1, "bon-de-commande": 2, "cgv": 3}
 
 _RECEIPT = re.compile(r"\b(avis|accus[ée]) de r[ée]ception\b|\bAR\b|\bLRAR\b.*\bpreuve\b", re.I)
 
+#: stages that are not notices to the debtor (a filed dossier is not an exhibit of the next)
+COURT_STAGES = ("injonction-de-payer", "petites-creances")
+
 #: French names of the stages, for the titles of notices
 STAGE_TITLES = {
     "rappel-preventif": "Rappel avant échéance",
@@ -144,7 +147,7 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
                         location=_location(no)),
             GROUPS["notice"], 0, n)
     for entry in journal_entries:
-        if getattr(entry, "status", "sent") != "sent":
+        if getattr(entry, "status", "sent") != "sent" or entry.stage in COURT_STAGES:
             continue
         files = list(getattr(entry, "files", ()) or ())
         if not files:

@@ -53,9 +53,12 @@ def _human(n: int) -> str:
               help="For double-sided printing: blank pages so that every section and exhibit starts on a "
                    "right-hand page.")
 @click.option("--no-docx", is_flag=True, help="Do not write the requête as DOCX.")
+@click.option("--force", is_flag=True,
+              help="If the journal records this dossier as sent (filed), write the new one under a new name "
+                   "(….v2.pdf) instead of stopping.")
 @rates_option
 def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None, duplex: bool, no_docx: bool,
-           rates_files: tuple[str, ...]) -> None:
+           force: bool, rates_files: tuple[str, ...]) -> None:
     """The dossier for the court or the commissaire de justice, as one PDF.
 
     In order: cover page; the requête en injonction de payer (CPC art. 1407) or the cover
@@ -63,7 +66,8 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     contents; then every exhibit (contract documents, invoices, notices, proofs of
     receipt), each page stamped "Pièce n° X — p. y/z" and numbered "N / M", with
     bookmarks. Evidence may be PDF, JPEG/PNG/TIFF scans or .eml emails. Same inputs and
-    --at date, byte-identical PDF. Bad evidence: exit 2 and nothing written.
+    --at date, byte-identical PDF. Bad evidence: exit 2 and nothing written. What is
+    written is recorded in CASE/journal.jsonl (status "generated").
     """
     from dossier.bundle import write_bundle
     from dossier.casefile import load_case
@@ -73,7 +77,7 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     c = load_case(case, at)
     result, pdf_path, docx_path = write_bundle(
         c, at, load_rates(rates_files), purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,
-        duplex=duplex,
+        duplex=duplex, record=True, force=force,
     )
     for w in list(result.statement.warnings) + list(result.warnings):
         click.echo(f"warning: {w}", err=True)
