@@ -196,3 +196,15 @@ def test_aes_encrypted_pdf_opens_with_its_password_or_says_what_is_missing(tmp_p
     assert len(load_exhibit(spec(p, password="pw")).pages) == 1
     with pytest.raises(EvidenceError, match="password-protected"):
         load_exhibit(spec(p))
+
+
+def test_animated_image_gives_one_page_tiff_one_per_frame(tmp_path):
+    from PIL import Image
+
+    frames = [Image.new("RGB", (60, 40), c) for c in ("red", "green", "blue")]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:], duration=100)
+    assert len(load_exhibit(spec(gif)).pages) == 1
+    tif = tmp_path / "fax.tiff"
+    frames[0].save(tif, save_all=True, append_images=frames[1:])
+    assert len(load_exhibit(spec(tif)).pages) == 3

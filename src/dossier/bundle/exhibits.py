@@ -405,8 +405,16 @@ def _load_image(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, fit_box) ->
     try:
         im = Image.open(io.BytesIO(data))
         pages = []
-        for frame in ImageSequence.Iterator(im):
-            pages.append(SourcePage(image=image_data(frame, data if im.format == "JPEG" else None, policy, fit_box)))
+        if im.format == "TIFF":  # multi-page scans (fax, document feeders): one page per frame
+            frames = list(ImageSequence.Iterator(im))
+        else:  # animated GIF/PNG/WebP, phone MPO (photo + preview): the picture itself only
+            frames = [im]
+        for frame in frames:
+            if im.format == "MPO":  # a JPEG followed by other images: never passed through as is
+                page = image_data(frame, None, ImagePolicy(policy.max_dpi, policy.jpeg_quality or 90), fit_box)
+            else:
+                page = image_data(frame, data if im.format == "JPEG" else None, policy, fit_box)
+            pages.append(SourcePage(image=page))
     except EvidenceError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
