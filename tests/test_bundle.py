@@ -684,3 +684,25 @@ def test_cli_records_the_dossier_in_the_journal_and_never_overwrites_a_filed_one
     # the filed dossier is neither an exhibit nor an amicable step of the new one
     assert len(PdfReader(v2).pages) == len(PdfReader(pdf).pages)
     assert "greffe" not in " ".join(p.extract_text() for p in PdfReader(v2).pages[:6])
+
+
+def test_requete_counts_a_mise_en_demeure_recorded_only_in_the_journal(tmp_path):
+    from dossier import journal
+
+    folder = sample_copy("consumer-renovation", tmp_path)
+    text = (folder / "case.yaml").read_text()
+    start = text.index("  - {stage: mise-en-demeure")
+    end = text.index("}", text.index("received:", start)) + 2
+    (folder / "case.yaml").write_text(text[:start] + text[end:])
+    journal.record(folder, journal.JournalEntry(stage="mise-en-demeure", date=date(2025, 12, 1), channel="lrar",
+                                                status="sent", lrar_number="1A 000 000 0000 0"))
+    computed = json.loads(run_cli("compute", folder, "--at", "2026-06-15", "--json").stdout)
+    assert Decimal(computed["penalties"]) > 0
+    out = tmp_path / "d.pdf"
+    proc = run_cli("bundle", folder, "--at", "2026-06-15", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    from dossier.fmt import money
+
+    text = norm(" ".join(p.extract_text() for p in PdfReader(out).pages[1:5]))
+    assert norm(money(Decimal(computed["penalties"]))) in text
+    assert norm(money(Decimal(computed["total"]))) in text

@@ -376,3 +376,16 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def with_journal(case: Any, entries: Iterable[JournalEntry] | None = None) -> Any:
+    """The case with the journal's sent notices added to those of ``case.yaml`` (a notice
+    written in both counts once), so that every computation sees the same history — e.g. a
+    mise en demeure sent by the tool starts a consumer's legal interest."""
+    import dataclasses
+
+    from dossier.ladder import all_notices
+
+    entries = read_journal(case) if entries is None else tuple(entries)
+    return dataclasses.replace(case, notices=all_notices(case, entries))
+

@@ -104,16 +104,18 @@ def build_bundle(
     """
     if purpose not in PURPOSES:
         raise DossierError(f"--for: {purpose!r} is not one of {', '.join(PURPOSES)}")
+    if journal is None:
+        journal = _journal(case)
     if statement is None:
+        from dossier.journal import with_journal
         from dossier.law.penalties import compute_statement
 
         if rates is None:
             from dossier.law.rates import load_rates
 
             rates = load_rates()
-        statement = compute_statement(case, at, rates)
-    if journal is None:
-        journal = _journal(case)
+        # notices sent through the tool count (a mise en demeure starts consumer interest)
+        statement = compute_statement(with_journal(case, journal), at, rates)
     if statement.outstanding <= 0:
         raise DossierError(
             f"{case.case_file}: nothing is outstanding on {at.isoformat()} (principal fully paid or credited); "

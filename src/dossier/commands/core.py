@@ -49,13 +49,12 @@ def compute(case: str, at, as_json: bool, rates_files: tuple[str, ...]) -> None:
     from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
 
-    from dossier.journal import read_journal
-    from dossier.letters import with_journal
+    from dossier.journal import with_journal
 
     at = resolve_at(at)
     # notices sent through the tool count too (a mise en demeure starts consumer interest)
     c = load_case(case, at)
-    c = with_journal(c, read_journal(c))
+    c = with_journal(c)
     st = compute_statement(c, at, load_rates(rates_files))
     if as_json:
         click.echo(json.dumps(st.to_json(), ensure_ascii=False, indent=2))

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import DossierError, EvidenceError, JournalError
-from dossier.ladder import LETTER_STAGES, STAGE_INFO, all_notices
+from dossier.journal import with_journal  # noqa: F401 (API, moved to dossier.journal)
+from dossier.ladder import LETTER_STAGES, STAGE_INFO
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
 
@@ -284,12 +285,6 @@ def _file_attachment(path: Path, name: str, case: Case):
     if mime == "message/rfc822":
         mime = "application/octet-stream"  # attach as a file, not re-parsed
     return mail.Attachment(name, data, mime)
-
-
-def with_journal(case: Case, entries: tuple) -> Case:
-    """The case with the journal's sent notices added (so the décompte sees a mise en
-    demeure sent by the tool, for a consumer's legal interest)."""
-    return dataclasses.replace(case, notices=all_notices(case, entries))
 
 
 def write_stage(
