@@ -20,15 +20,10 @@ def samples_dir() -> Path:
     raise DossierError("the sample cases are not installed: run the demo from a source checkout (./dev demo)")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
-
-
 def run_demo(output: Path, at: date) -> Iterator[str]:
     """Copy every sample case into ``output`` and write all its documents; yields progress lines."""
     from dossier.casefile import load_case
+    from dossier.journal import write_atomic
     from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
     from dossier.report import statement_table
@@ -44,8 +39,8 @@ def run_demo(output: Path, at: date) -> Iterator[str]:
         st = compute_statement(case, at, rates)
         out = case.out_dir
         out.mkdir(exist_ok=True)
-        _write_atomic(out / "decompte.txt", (statement_table(case, st) + "\n").encode())
-        _write_atomic(out / "decompte.json", (json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n").encode())
+        write_atomic(out / "decompte.txt", (statement_table(case, st) + "\n").encode())
+        write_atomic(out / "decompte.json", (json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n").encode())
         yield f"{case.reference}: total {st.total} EUR at {at} -> {out}/decompte.txt"
         for line in _letters(case, at, rates):
             yield line
