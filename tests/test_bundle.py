@@ -439,11 +439,11 @@ def test_bailiff_refused_above_5000(tmp_path):
     ("contract.docx", "LibreOffice"),
 ])
 def test_bad_evidence_exit_2_names_exhibit_and_file_and_writes_nothing(bad, words, tmp_path, awkward, monkeypatch):
-    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no soffice here, whatever the machine has
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # no soffice here, whatever the machine has
     exhibits = [("devis", "Devis", "landscape.pdf"), ("contrat", "Pièce fautive", bad)]
     root = write_case(tmp_path / "bad", exhibits, files=awkward)
     out = tmp_path / "out" / "d.pdf"
-    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, env={"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
+    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, env={"PATH": str(Path(sys.executable).parent)})
     assert proc.returncode == 2, proc.stderr
     assert "exhibits[1].file" in proc.stderr and bad in proc.stderr and words in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -706,3 +706,42 @@ def test_requete_counts_a_mise_en_demeure_recorded_only_in_the_journal(tmp_path)
     text = norm(" ".join(p.extract_text() for p in PdfReader(out).pages[1:5]))
     assert norm(money(Decimal(computed["penalties"]))) in text
     assert norm(money(Decimal(computed["total"]))) in text
+
+
+@pytest.mark.skipif(not (__import__("shutil").which("soffice") or __import__("shutil").which("libreoffice")),
+                    reason="LibreOffice not installed: DOCX evidence is refused with a message instead")
+def test_docx_evidence_is_converted_with_libreoffice(tmp_path, awkward):
+    from docx import Document
+
+    root = write_case(tmp_path / "docx", [("contrat", "Contrat (DOCX)", "contract.docx")], files=awkward)
+    expected = " ".join(p.text for p in Document(root / "pieces" / "contract.docx").paragraphs if p.text.strip())
+    out = tmp_path / "d.pdf"
+    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, "--no-docx")
+    assert proc.returncode == 0, proc.stderr
+    reader = PdfReader(out)
+    text = norm(" ".join(p.extract_text() for p in reader.pages))
+    assert "Pièce n° 1 — p. 1/" in text
+    assert norm(expected.split(".")[0]) in text
+
+
+def test_requete_docx_is_a4_with_an_explicit_font_and_no_theme_fonts(tmp_path):
+    from docx import Document
+
+    out = tmp_path / "d.pdf"
+    proc = run_cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    docx_path = next(tmp_path.glob("*requete.docx"))
+    doc = Document(docx_path)
+    section = doc.sections[0]
+    assert (round(section.page_width.cm, 1), round(section.page_height.cm, 1)) == (21.0, 29.7)
+    from docx.oxml.ns import qn
+
+    for name in ("Normal", "Title", "Heading 1", "Heading 2", "List Bullet"):
+        style = doc.styles[name]
+        assert style.font.name == "Liberation Serif", name
+        fonts = style.element.rPr.find(qn("w:rFonts"))
+        themed = [a for a in ("w:asciiTheme", "w:hAnsiTheme") if fonts.get(qn(a)) is not None]
+        assert themed == [], name  # a theme font would override the named one
+        assert style.element.rPr.find(qn("w:lang")).get(qn("w:val")) == "fr-FR"
+    used = {p.style.name for p in doc.paragraphs}
+    assert used <= {"Normal", "Title", "Heading 1", "Heading 2", "List Bullet"}, used

@@ -9,6 +9,7 @@ and every ZIP entry a fixed timestamp, so the same inputs give the same bytes.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import datetime
 
@@ -62,9 +63,7 @@ def requete_docx(ctx: dict) -> bytes:
     b2b = st.regime == "b2b"
     pen_label = "Pénalités de retard" if b2b else "Intérêts au taux légal"
     doc = Document()
-    style = doc.styles["Normal"]
-    style.font.name = "Liberation Serif"
-    style.font.size = Pt(10.5)
+    _house_style(doc)
 
     t = doc.add_heading("Requête en injonction de payer", level=0)
     t.alignment = WD_ALIGN_PARAGRAPH.CENTER
@@ -98,7 +97,7 @@ def requete_docx(ctx: dict) -> bytes:
         rows.append((ref, f.date_short(inv.issued), f.date_short(inv.due_date), f.money(inv.amount),
                      f.money(inv.credited), f.money(inv.paid), f.money(inv.outstanding)))
     rows.append(("Total", "", "", f.money(st.principal), f.money(st.credited), f.money(st.paid), f.money(st.outstanding)))
-    _table(doc, rows)
+    _table(doc, rows, widths=(3.5, 2.0, 2.0, 2.4, 2.0, 2.3, 2.4))
 
     doc.add_heading(f"b) {pen_label} arrêtés au {f.date_long(at)}", level=2)
     rows = [("Facture", "Période", "Jours", "Base", "Taux", "Montant", "Fondement")]
@@ -107,7 +106,7 @@ def requete_docx(ctx: dict) -> bytes:
             rows.append((f"n° {inv.number}", f"du {f.date_short(per.start)} au {f.date_short(per.end)}", str(per.days),
                          f.money(per.base), f.rate(per.rate), f.money(per.amount), per.basis))
     rows.append(("Total", "", "", "", "", f.money(st.penalties), ""))
-    _table(doc, rows)
+    _table(doc, rows, widths=(2.3, 3.1, 1.3, 2.3, 1.5, 2.0, 4.1))
     if b2b:
         doc.add_heading("c) Indemnités forfaitaires pour frais de recouvrement", level=2)
         rows = [("Facture", "Fondement", "Montant")]
@@ -115,13 +114,13 @@ def requete_docx(ctx: dict) -> bytes:
             if inv.indemnity > 0:
                 rows.append((f"n° {inv.number}", "C. com. art. L441-10 II et D441-5", f.money(inv.indemnity)))
         rows.append(("Total", "", f.money(st.indemnities)))
-        _table(doc, rows)
+        _table(doc, rows, widths=(3.0, 10.6, 3.0))
     doc.add_heading(("d)" if b2b else "c)") + " Récapitulatif", level=2)
     rows = [("Principal restant dû", f.money(st.outstanding)), (f"{pen_label} au {f.date_short(at)}", f.money(st.penalties))]
     if b2b:
         rows.append(("Indemnités forfaitaires pour frais de recouvrement", f.money(st.indemnities)))
     rows.append((f"Total de la créance au {f.date_short(at)}", f.money(st.total)))
-    _table(doc, rows, header=False)
+    _table(doc, rows, header=False, widths=(12.6, 4.0))
     doc.add_paragraph(f"Soit {f.amount_in_words(st.total)}.")
 
     doc.add_heading("Fondement de chacun des éléments de la créance", level=1)
@@ -167,7 +166,7 @@ def requete_docx(ctx: dict) -> bytes:
     rows = [("N°", "Désignation de la pièce", "Date")]
     for e in exhibits:
         rows.append((str(e.number), e.title, f.date_short(e.date) if e.date else "—"))
-    _table(doc, rows)
+    _table(doc, rows, widths=(1.3, 12.5, 2.8))
 
     sig = doc.add_paragraph()
     sig.alignment = WD_ALIGN_PARAGRAPH.RIGHT
@@ -191,16 +190,78 @@ def requete_docx(ctx: dict) -> bytes:
     return _normalise_zip(buf.getvalue(), (at.year, at.month, at.day, 0, 0, 0))
 
 
-def _table(doc, rows, header: bool = True) -> None:
+FONT = "Liberation Serif"  # metric-compatible with Times New Roman where Word lacks it
+FIGURE = re.compile(r"^[\d\s\u00a0.,]+(?:€|%)?$|€$|%$")
+
+
+def _house_style(doc) -> None:
+    """A4, 2 cm margins, one serif font named explicitly (no theme fonts), black
+    headings, French language for the spelling checker."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt, RGBColor
+
+    for section in doc.sections:
+        section.page_width, section.page_height = Cm(21), Cm(29.7)
+        section.left_margin = section.right_margin = Cm(2.2)
+        section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    sizes = {"Normal": 10.5, "Title": 16, "Heading 1": 11.5, "Heading 2": 10.5, "List Bullet": 10.5}
+    for name, size in sizes.items():
+        style = doc.styles[name]
+        style.font.name = FONT
+        style.font.size = Pt(size)
+        style.font.color.rgb = RGBColor(0, 0, 0)
+        rpr = style.element.get_or_add_rPr()
+        fonts = rpr.find(qn("w:rFonts"))
+        for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            if fonts is not None and fonts.get(qn(attr)) is not None:
+                del fonts.attrib[qn(attr)]
+        if fonts is not None:
+            fonts.set(qn("w:cs"), FONT)
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = rpr.makeelement(qn("w:lang"), {})
+            rpr.append(lang)
+        lang.set(qn("w:val"), "fr-FR")
+        if name != "Normal":
+            style.font.bold = name != "List Bullet"
+            style.font.italic = False
+    title = doc.styles["Title"]
+    ppr = title.element.get_or_add_pPr()
+    border = ppr.find(qn("w:pBdr"))  # the default template underlines titles in blue
+    if border is not None:
+        ppr.remove(border)
+    title.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.styles["Heading 1"].paragraph_format.space_before = Pt(12)
+    doc.styles["Heading 2"].paragraph_format.space_before = Pt(8)
+    doc.styles["Normal"].paragraph_format.space_after = Pt(4)
+
+
+def _table(doc, rows, header: bool = True, widths: tuple[float, ...] | None = None) -> None:
+    """A bordered table in 9 pt, figures right-aligned, header and total rows bold;
+    ``widths`` in cm (Word reads the cell widths, LibreOffice the grid)."""
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
     table = doc.add_table(rows=len(rows), cols=len(rows[0]))
     table.style = "Table Grid"
+    if widths:
+        table.autofit = False
+        for col, w in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths):
+            col.set(qn("w:w"), str(int(Cm(w).twips)))
     for i, row in enumerate(rows):
+        bold = (header and i == 0) or (i == len(rows) - 1 and str(row[0]).startswith("Total"))
         for j, text in enumerate(row):
             cell = table.cell(i, j)
-            cell.text = text
-            if (header and i == 0) or (i == len(rows) - 1 and str(row[0]).startswith("Total")):
-                for run in cell.paragraphs[0].runs:
-                    run.bold = True
+            if widths:
+                cell.width = Cm(widths[j])
+            para = cell.paragraphs[0]
+            run = para.add_run(text)
+            run.font.size = Pt(9)
+            run.bold = bold
+            if j > 0 and text and FIGURE.search(text) and not (header and i == 0):
+                para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
 
 
 def _normalise_zip(data: bytes, when: tuple[int, ...]) -> bytes:
