@@ -914,7 +914,7 @@ def make_consumer_renovation(out: Out) -> None:
     <b>Montant des travaux</b> : {eur(ht)} HT, soit {eur(ttc)} TTC</div>
     <p style="margin-top:6mm">Après visite des travaux effectuée contradictoirement ce jour, le maître
     d'ouvrage déclare que la réception est prononcée :</p>
-    <p style="font-size:12pt">☒ <b>sans réserve</b> &nbsp;&nbsp;&nbsp; ☐ avec les réserves ci-dessous &nbsp;&nbsp;&nbsp; ☐ refusée</p>
+    <p style="font-size:12pt"><span style="display:inline-block;width:3.2mm;height:3.2mm;border:0.3mm solid #111;font:bold 8pt 'Liberation Sans',sans-serif;line-height:3.2mm;text-align:center;vertical-align:-0.4mm">X</span> <b>sans réserve</b> &nbsp;&nbsp;&nbsp; <span style="display:inline-block;width:3.2mm;height:3.2mm;border:0.3mm solid #111;font:bold 8pt 'Liberation Sans',sans-serif;line-height:3.2mm;text-align:center;vertical-align:-0.4mm"></span> avec les réserves ci-dessous &nbsp;&nbsp;&nbsp; <span style="display:inline-block;width:3.2mm;height:3.2mm;border:0.3mm solid #111;font:bold 8pt 'Liberation Sans',sans-serif;line-height:3.2mm;text-align:center;vertical-align:-0.4mm"></span> refusée</p>
     <div class=box style="height:22mm">Réserves : <i style="font-size:13pt;color:#1a2a6c">néant — travaux conformes, équipements essayés</i></div>
     <p style="margin-top:5mm">La réception fait courir les garanties de parfait achèvement (un an),
     de bon fonctionnement (deux ans) et décennale. Date d'effet de la réception : <b>23 octobre 2025</b>.</p>

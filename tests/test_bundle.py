@@ -745,3 +745,20 @@ def test_requete_docx_is_a4_with_an_explicit_font_and_no_theme_fonts(tmp_path):
         assert style.element.rPr.find(qn("w:lang")).get(qn("w:val")) == "fr-FR"
     used = {p.style.name for p in doc.paragraphs}
     assert used <= {"Normal", "Title", "Heading 1", "Heading 2", "List Bullet"}, used
+
+
+def test_sole_trader_creditor_identity_mentions(tmp_path):
+    """CPC art. 54 and 1407: a natural-person creditor's nationality, birth and profession
+    appear in the requête when the case file gives them, blanks to complete otherwise."""
+    folder = sample_copy("consumer-renovation", tmp_path)
+    out = tmp_path / "full.pdf"
+    assert run_cli("bundle", folder, "--at", "2026-06-15", "-o", out).returncode == 0
+    text = norm(" ".join(p.extract_text() for p in PdfReader(out).pages[1:3]))
+    assert "Nationalité : française ; né(e) le 17 avril 1979 à Marseille (Bouches-du-Rhône)" in text
+    assert "Profession : artisan du bâtiment" in text and "à compléter" not in text
+    yml = folder / "case.yaml"
+    yml.write_text("\n".join(l for l in yml.read_text().splitlines() if not l.strip().startswith(("nationality:", "birth_date:"))) + "\n")
+    out2 = tmp_path / "blank.pdf"
+    assert run_cli("bundle", folder, "--at", "2026-06-15", "-o", out2).returncode == 0
+    text = norm(" ".join(p.extract_text() for p in PdfReader(out2).pages[1:3]))
+    assert "CPC art. 54 et 1407 : à compléter" in text and "à Marseille" in text

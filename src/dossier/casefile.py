@@ -67,6 +67,10 @@ PARTY_COMMON: Spec = {
     "phone": ("str", False),
     "bank": (BANK, False),
     "payment_link": ("str", False),
+    "nationality": ("str", False),
+    "birth_date": ("date", False),
+    "birth_place": ("str", False),
+    "profession": ("str", False),
 }
 CREDITOR: Spec = {**PARTY_COMMON, "siren": ("str", True), "signatory": (PERSON, False)}
 DEBTOR: Spec = {**PARTY_COMMON, "kind": (("enum", ("company", "consumer")), True), "representative": (PERSON, False)}
@@ -392,7 +396,9 @@ class _Builder:
             capital=_v(d, "capital"), siren=siren_v, siret=siret_v, rcs_city=_v(d, "rcs_city"),
             vat_number=vat_v, email=_v(d, "email"), phone=_v(d, "phone"),
             signatory=person("signatory"), representative=person("representative"), bank=bank,
-            payment_link=_v(d, "payment_link"), source=self.source(d, key, _line(self.data, key)),
+            payment_link=_v(d, "payment_link"), nationality=_v(d, "nationality"),
+            birth_date=_v(d, "birth_date"), birth_place=_v(d, "birth_place"), profession=_v(d, "profession"),
+            source=self.source(d, key, _line(self.data, key)),
         )
 
     def terms(self) -> Terms:

@@ -103,6 +103,11 @@ class Party:
     representative: Person | None = None
     bank: Bank | None = None
     payment_link: str | None = None
+    #: natural persons (a sole trader creditor): identity mentions of CPC art. 54 and 1407
+    nationality: str | None = None
+    birth_date: date | None = None
+    birth_place: str | None = None
+    profession: str | None = None
     source: Source | None = field(default=None, compare=False)
 
     @property

@@ -48,6 +48,17 @@ def _identity(p, role: str) -> str:
     return f"{p.name}, demeurant {addr}"
 
 
+def _person_mentions(p) -> str:
+    """CPC art. 54 and 1407 mentions of a natural-person party, blanks where unknown."""
+    f = _fmt()
+    s = f"Profession : {p.profession} ; " if p.profession else ""
+    s += f"Nationalité : {p.nationality or '………'} ; né(e) le {f.date_long(p.birth_date) if p.birth_date else '………'}"
+    s += f" à {p.birth_place or '………'}"
+    if not (p.nationality and p.birth_date and p.birth_place):
+        s += " (mentions requises pour une personne physique, CPC art. 54 et 1407 : à compléter)"
+    return s + "."
+
+
 def _siren(s: str) -> str:
     return f"{s[0:3]} {s[3:6]} {s[6:9]}" if s and len(s) == 9 else s
 
@@ -76,8 +87,7 @@ def requete_docx(ctx: dict) -> bytes:
     doc.add_heading("Le requérant", level=1)
     doc.add_paragraph(_identity(cr, "creditor") + ".")
     if ctx.get("creditor_is_person"):
-        doc.add_paragraph("Nationalité : ……… ; né(e) le ……… à ……… (mentions requises pour une personne physique, "
-                          "CPC art. 54 et 1407 : à compléter).")
+        doc.add_paragraph(_person_mentions(cr))
     doc.add_heading("Contre le débiteur", level=1)
     doc.add_paragraph(_identity(de, "debtor") + ".")
 
