@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 from datetime import datetime
 
 
@@ -197,7 +196,9 @@ def requete_docx(ctx: dict) -> bytes:
     cp.revision = 1
     buf = io.BytesIO()
     doc.save(buf)
-    return _normalise_zip(buf.getvalue(), (at.year, at.month, at.day, 0, 0, 0))
+    from dossier.render.docx import normalize_zip
+
+    return normalize_zip(buf.getvalue(), stamp)
 
 
 FONT = "Liberation Serif"  # metric-compatible with Times New Roman where Word lacks it
@@ -272,16 +273,3 @@ def _table(doc, rows, header: bool = True, widths: tuple[float, ...] | None = No
             run.bold = bold
             if j > 0 and text and FIGURE.search(text) and not (header and i == 0):
                 para.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-
-
-def _normalise_zip(data: bytes, when: tuple[int, ...]) -> bytes:
-    """Rewrite a ZIP with a fixed timestamp and fixed attributes on every entry."""
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=when)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
-    return out.getvalue()
