@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from dossier.fmt import rate as _fr
 from dossier.law.rates import AppliedRate, RateTable, half_year, half_year_end
 from dossier.law.statement import (
     CENT,
@@ -385,11 +386,6 @@ class _Engine:
         if self.terms.payment_imputation == "interest-first":
             b.append("Paiements partiels imputés d'abord sur les intérêts (C. civ. art. 1343-1).")
 
-
-def _fr(rate: Decimal) -> str:
-    from dossier.fmt import rate as fmt_rate
-
-    return fmt_rate(rate)
 
 
 def _pro_rata(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:

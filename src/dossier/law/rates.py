@@ -30,6 +30,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from dossier.errors import RateTableError
+from dossier.fmt import rate as _fr
 
 SERIES = ("ecb-mro", "legal-private", "legal-other")
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "rates.csv"
@@ -84,11 +85,6 @@ def parse_half_year(text: str) -> tuple[int, int]:
         raise RateTableError(f"not a half-year: {text!r} (write it like 2026-2)")
     return year, half
 
-
-def _fr(rate: Decimal) -> str:
-    from dossier.fmt import rate as fmt_rate
-
-    return fmt_rate(rate)
 
 
 @dataclass(frozen=True)
