@@ -44,7 +44,7 @@ def run_demo(output: Path, at: date) -> Iterator[str]:
         yield f"{case.reference}: total {st.total} EUR at {at} -> {out}/decompte.txt"
         for line in _letters(case, at, rates):
             yield line
-        for line in _bundle(case, at, rates, st.outstanding + st.penalties):
+        for line in _bundle(case, at, rates, st):
             yield line
 
 
@@ -57,15 +57,14 @@ def _letters(case, at, rates) -> Iterator[str]:
         yield f"  {path.relative_to(case.root)}"
 
 
-def _bundle(case, at, rates, claim) -> Iterator[str]:
+def _bundle(case, at, rates, st) -> Iterator[str]:
     try:
         from dossier.bundle import write_bundle
     except ImportError:
         return
-    from decimal import Decimal
+    from dossier.law.courts import petites_creances_open
 
-    # petites créances: up to 5,000 EUR of principal and interest (CPCE L125-1, R125-1)
-    purposes = ["court"] + (["bailiff"] if claim <= Decimal("5000") else [])
+    purposes = ["court"] + (["bailiff"] if petites_creances_open(st.outstanding, st.penalties) else [])
     for purpose in purposes:
         result, pdf, docx = write_bundle(case, at, rates, purpose=purpose)
         yield f"  {pdf.relative_to(case.root)} ({result.pages} pages, {pdf.stat().st_size // 1024} KiB)"

@@ -45,6 +45,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Iterable
 
+from dossier.law.courts import petites_creances_open
 from dossier.model import STAGES, Case, Notice
 
 #: minimum days between two notices
@@ -54,7 +55,6 @@ PROMISE_GRACE = 2
 #: assumed postal delay when an LRAR's receipt is not recorded
 POSTAL_DAYS = 3
 #: procédure simplifiée ceiling (principal and interest), CPCE L125-1
-PETITES_CREANCES_MAX = Decimal("5000.00")
 
 
 @dataclass(frozen=True)
@@ -280,7 +280,8 @@ def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_
         m = min(med, key=lambda n: n.date)
         start = m.received or (m.date + timedelta(days=POSTAL_DAYS))
         end = deadline(start, deadline_days)
-        stage = "petites-creances" if total <= PETITES_CREANCES_MAX else "injonction-de-payer"
+        # no rates here: the principal alone decides (the bundle checks principal + interest)
+        stage = "petites-creances" if petites_creances_open(total) else "injonction-de-payer"
         other = "injonction-de-payer" if stage == "petites-creances" else None
         basis = f"received {m.received.isoformat()}" if m.received else f"receipt assumed {POSTAL_DAYS} days after sending"
         why = (

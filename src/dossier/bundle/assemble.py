@@ -37,6 +37,7 @@ from dossier.bundle.layout import (
 )
 from dossier.bundle.pages import new_page, num, place_exhibit, place_page, stamp_fonts
 from dossier.errors import DossierError
+from dossier.law.courts import petites_creances_open
 from dossier.model import Case
 
 __all__ = ["BundleExhibit", "BundleResult", "Section", "build_bundle", "default_output", "write_bundle",
@@ -123,7 +124,7 @@ def build_bundle(
         )
     if purpose == "bailiff":
         claim = statement.outstanding + statement.penalties
-        if claim > PETITES_CREANCES_CEILING:
+        if not petites_creances_open(statement.outstanding, statement.penalties):
             from dossier.fmt import money
 
             raise DossierError(

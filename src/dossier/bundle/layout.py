@@ -18,18 +18,17 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Callable
 
 from dossier.bundle.collect import COURT_STAGES, GROUP_TITLES, notice_title
+from dossier.law.courts import PETITES_CREANCES_CEILING
 from dossier.errors import DossierError, TemplateError
 from dossier.model import Case
 
 
 #: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
 #: interest.
-PETITES_CREANCES_CEILING = Decimal("5000.00")
 
 
 LINK_PREFIX = "https://dossier.invalid/page/"

@@ -33,8 +33,19 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal
 
 from dossier.model import Party
+
+#: CPCE L125-1 and R125-1: the procédure simplifiée de recouvrement des petites créances
+#: covers claims of at most 5,000 EUR in principal and interest (flat indemnities excluded).
+PETITES_CREANCES_CEILING = Decimal("5000.00")
+
+
+def petites_creances_open(principal: Decimal, interest: Decimal = Decimal("0")) -> bool:
+    """Whether a claim of ``principal`` plus ``interest`` (late penalties or legal
+    interest) may go through the procédure simplifiée (CPCE L125-1)."""
+    return principal + interest <= PETITES_CREANCES_CEILING
 
 #: Companies commercial by their form whatever their business (C. com. L210-1).
 COMMERCIAL_FORMS = frozenset({

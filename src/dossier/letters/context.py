@@ -15,6 +15,7 @@ from typing import Any
 
 from dossier.errors import DossierError
 from dossier.ladder import STAGE_INFO, History, all_notices, history
+from dossier.law.courts import petites_creances_open
 from dossier.law.statement import InvoiceStatement, Statement
 from dossier.letters.schedule import Instalment, compute_schedule
 from dossier.model import Case, Notice, Party
@@ -360,7 +361,7 @@ def build_context(
         "attachments": attachments,
         "window": options.window,
         "overlay": options.overlay,
-        "petites_creances": claim.total <= Decimal("5000.00"),
+        "petites_creances": petites_creances_open(claim.outstanding, claim.penalties),
         "has_devis": any(e.kind in ("devis", "bon-de-commande", "contrat") for e in case.exhibits),
         "contract_titles": tuple(e.title for e in case.exhibits if e.kind in ("devis", "bon-de-commande", "contrat")),
         "cgv": next((e.title for e in case.exhibits if e.kind == "cgv"), None),
