@@ -283,3 +283,20 @@ def test_payment_stops_accrual_on_the_paid_amount(rates, amount, due, delay, sha
     if paid == amount:  # fully paid: nothing more accrues after the payment
         s_at_payment = compute_statement(c, pay_date, rates)
         assert s.penalties == s_at_payment.penalties
+
+
+@settings(max_examples=60, deadline=None)
+@given(amounts=st.lists(amounts, min_size=1, max_size=4), dues=st.lists(st.integers(0, 3), min_size=4, max_size=4),
+       pays=st.lists(st.tuples(st.integers(0, 200), st.decimals(min_value=D("0.01"), max_value=D("5000"), places=2),
+                               st.booleans()), max_size=4))
+def test_principal_outstanding_equals_the_decompte(rates, amounts, dues, pays):
+    # the ladder plans with principal_outstanding (no rates): it must agree with compute
+    from dossier.law.penalties import principal_outstanding
+
+    base = date(2025, 1, 10)
+    invoices = [inv(f"F{i}", base + timedelta(days=30 * dues[i]), str(a)) for i, a in enumerate(amounts)]
+    payments = [Payment(base + timedelta(days=d), amt, "F0" if designated else None) for d, amt, designated in pays]
+    c = case(invoices, payments)
+    at = date(2025, 12, 31)
+    s = compute_statement(c, at, rates)
+    assert principal_outstanding(c, at) == {i.number: i.outstanding for i in s.invoices}

@@ -137,36 +137,10 @@ def timings(case: Case) -> dict[str, int | None]:
 
 
 def outstanding_by_invoice(case: Case, at: date) -> dict[str, Decimal]:
-    """Principal still owed per invoice on ``at``: amount − credit notes − payments, a
-    payment without an invoice going to the oldest due invoice first (C. civ. 1342-10).
-    A light version of the décompte's imputation, enough to plan (no rates needed)."""
-    owed = {i.number: i.amount_incl_tax for i in case.invoices}
-    for c in case.credit_notes:
-        if c.date <= at and c.invoice in owed:
-            owed[c.invoice] -= c.amount
-    free: list[Decimal] = []
-    for c in case.credit_notes:
-        if c.date <= at and c.invoice not in owed:
-            free.append(c.amount)
-    for p in sorted(case.payments, key=lambda p: p.date):
-        if p.date > at:
-            continue
-        if p.invoice in owed:
-            take = min(p.amount, max(owed[p.invoice], Decimal(0)))
-            owed[p.invoice] -= take
-            if p.amount > take:
-                free.append(p.amount - take)
-        else:
-            free.append(p.amount)
-    order = sorted(case.invoices, key=lambda i: (i.due, i.number))
-    for amount in free:
-        for inv in order:
-            if amount <= 0:
-                break
-            take = min(amount, max(owed[inv.number], Decimal(0)))
-            owed[inv.number] -= take
-            amount -= take
-    return {n: max(v, Decimal(0)) for n, v in owed.items()}
+    """Principal still owed per invoice on ``at`` (the décompte's imputation, no rates)."""
+    from dossier.law.penalties import principal_outstanding
+
+    return principal_outstanding(case, at)
 
 
 def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...]:

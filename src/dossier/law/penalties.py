@@ -111,8 +111,9 @@ class _Running:
 
 
 class _Engine:
-    def __init__(self, case: Case, at: date, rates: RateTable):
+    def __init__(self, case: Case, at: date, rates: RateTable | None, *, accrue: bool = True):
         self.case, self.at, self.rates = case, at, rates
+        self.accrues = accrue
         self.terms = case.terms
         self.consumer = not case.debtor.is_company
         self.warnings: list[str] = []
@@ -266,7 +267,7 @@ class _Engine:
         case, at = self.case, self.at
         running = []
         for inv in sorted(case.invoices, key=lambda i: (i.due, i.issued, i.number)):
-            start = self.accrual_from(inv)
+            start = self.accrual_from(inv) if self.accrues else None
             if start is not None and start > at:
                 start = None  # not late (yet) on the computation date
             running.append(_Running(inv, inv.amount_incl_tax, start, start))
@@ -395,6 +396,14 @@ def _pro_rata(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     shares = [(amount * w / whole).quantize(CENT, rounding=ROUND_DOWN) for w in weights]
     shares[0] += amount - sum(shares)
     return shares
+
+
+def principal_outstanding(case: Case, at: date) -> dict[str, Decimal]:
+    """Principal still owed per invoice on ``at``, after credit notes and payments imputed
+    exactly as in the décompte (C. civ. 1342-10). Nothing accrues, so no rate is needed:
+    the ladder plans with it on any date."""
+    statement = _Engine(case, at, None, accrue=False).run()
+    return {i.number: i.outstanding for i in statement.invoices}
 
 
 def compute_statement(case: Case, at: date, rates: RateTable) -> Statement:
