@@ -106,7 +106,9 @@ def build_bundle(
     if purpose not in PURPOSES:
         raise DossierError(f"--for: {purpose!r} is not one of {', '.join(PURPOSES)}")
     if journal is None:
-        journal = _journal(case)
+        from dossier.journal import read_journal
+
+        journal = read_journal(case)
     if statement is None:
         from dossier.journal import with_journal
         from dossier.law.penalties import compute_statement
@@ -252,14 +254,6 @@ def _write_temp(path: Path, data: bytes) -> str:
             raise DossierError(f"{path}: cannot write the file ({e.strerror})") from None
         raise
     return tmp
-
-
-def _journal(case: Case) -> tuple:
-    try:
-        from dossier.journal import read_journal
-    except ImportError:  # pragma: no cover - the journal module ships with the package
-        return ()
-    return tuple(read_journal(case))
 
 
 # --------------------------------------------------------------------------- building

@@ -66,7 +66,6 @@ def requete_docx(ctx: dict) -> bytes:
     """The requête of ``ctx`` (the dossier template context) as DOCX bytes."""
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
-    from docx.shared import Pt
 
     f = _fmt()
     st, court, cr, de, at = ctx["statement"], ctx["court"], ctx["creditor"], ctx["debtor"], ctx["at"]

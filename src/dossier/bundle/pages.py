@@ -78,7 +78,7 @@ def _box(page) -> tuple[float, float, float, float]:
 def place_page(w, src, fonts_ref, *, fit, footer, exhibit=None, header=""):
     """A new sheet with ``src`` drawn on it (as a form XObject), its annotations with an
     appearance flattened into it, and the stamps."""
-    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+    from pypdf.generic import DictionaryObject, NameObject
 
     box = _box(src)
     rotate = int(src.get("/Rotate", 0) or 0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dossier.commands.common import DATE, at_option, case_argument, rates_option, resolve_at
+from dossier.commands.common import at_option, case_argument, rates_option, resolve_at
 
 
 @click.command("check")

@@ -19,7 +19,6 @@ Templates (``templates/letters/``, overridable with ``--templates DIR`` or the c
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -140,7 +139,6 @@ def render_stage(
         files["relance-2-fiche-appel.pdf"] = _pdf(html, ctx, f"Fiche d'appel — {case.reference}", dirs)
 
     if "docx" in formats:
-        from dossier.render.docx import render_docx
         from dossier.render.templates import find_template, has_template
 
         name = f"letters/{stage}.docx" if has_template(f"letters/{stage}.docx", dirs) else "letters/letter.docx"
