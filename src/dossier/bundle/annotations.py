@@ -147,7 +147,7 @@ def _widget_border(a, rect) -> bytes:
 
 
 def _widget_value(a, rect) -> bytes:
-    """A text or choice field's value written in its box (Helvetica, the field's colour
+    """A text or choice field's value written in its box (the embedded sans font, the field's colour
     and size from /DA; size 0 means "fit the box")."""
     ft = _inherited(a, "/FT")
     if ft not in ("/Tx", "/Ch"):

@@ -16,14 +16,12 @@ from dossier.errors import EvidenceError
 
 
 def stamp_fonts(w):
-    """The /Font resource dictionary of the stamps (Helvetica, Helvetica-Bold), added to
-    ``w`` once and shared by every page."""
-    from pypdf.generic import DictionaryObject, NameObject
+    """The /Font resource dictionary of the stamps and of the pages dossier draws itself
+    (embedded WinAnsi Liberation Sans, Sans Bold and Serif), added to ``w`` once and
+    shared by every page."""
+    from dossier.render.winansi import add_font_resources
 
-    return w._add_object(DictionaryObject({
-        NameObject(st.FONT_REGULAR): w._add_object(_font("Helvetica")),
-        NameObject(st.FONT_BOLD): w._add_object(_font("Helvetica-Bold")),
-    }))
+    return add_font_resources(w)
 
 
 def place_exhibit(w, ex: LoadedExhibit, number: int, first: int, total: int, fonts_ref, header: str = "") -> list:
@@ -53,17 +51,6 @@ def num(v: float):
     from pypdf.generic import FloatObject
 
     return FloatObject(round(float(v), 3))
-
-
-def _font(base: str):
-    from pypdf.generic import DictionaryObject, NameObject
-
-    return DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/" + base),
-        NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-    })
 
 
 def _box(page) -> tuple[float, float, float, float]:

@@ -11,8 +11,9 @@ exhibit) onto which the exhibit page is drawn as a form XObject:
   content: a page with no margin of its own is simply shrunk a little (an A4 page to
   about 93 %).
 
-The stamps are plain text in the standard Helvetica fonts (WinAnsi encoding), so that
-text extraction, search and screen readers find "Pièce n° 3 — p. 1/2" on the page.
+The stamps are plain text in embedded fonts (Liberation Sans cut to WinAnsi, see
+:mod:`dossier.render.winansi`), so that they print the same everywhere and text
+extraction, search and screen readers find "Pièce n° 3 — p. 1/2" on the page.
 """
 
 from __future__ import annotations
@@ -25,51 +26,24 @@ TOP_BAND = 12 * MM
 BOTTOM_BAND = 10 * MM
 SIDE = 5 * MM
 
-#: Helvetica / Helvetica-Bold advance widths (1/1000 em) for the characters stamps use,
-#: from Adobe's Core 14 AFM files. Other characters count as 556.
-_W = {
-    "Helvetica": dict(zip(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
-        [278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556,
-         556, 556, 278, 278, 584, 584, 584, 556, 1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
-         667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556, 333, 556, 556, 500, 556, 556, 278, 556,
-         556, 222, 222, 500, 222, 833, 556, 556, 556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584])),
-    "Helvetica-Bold": dict(zip(" !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
-        [278, 333, 474, 556, 556, 889, 722, 238, 333, 333, 389, 584, 278, 333, 278, 278, 556, 556, 556, 556, 556, 556, 556, 556,
-         556, 556, 333, 333, 584, 584, 584, 611, 975, 722, 722, 722, 722, 667, 611, 778, 722, 278, 556, 722, 611, 833, 722, 778,
-         667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 333, 278, 333, 584, 556, 333, 556, 611, 556, 611, 556, 333, 611,
-         611, 278, 278, 556, 278, 889, 611, 611, 611, 611, 389, 556, 333, 611, 556, 778, 556, 556, 500, 389, 280, 389, 584])),
-}
-for _f in _W.values():
-    _f.update({"°": 400, "—": 1000, "–": 556, "\xa0": 278, "…": 1000, "é": 556, "è": 556, "à": 556, "ç": 500 if _f is _W["Helvetica"] else 556})
-
-#: resource names of the two stamp fonts on every page
-FONT_REGULAR = "/DsHelv"
-FONT_BOLD = "/DsHelvB"
-
+#: resource names of the stamp fonts on every page (see :mod:`dossier.render.winansi`)
+FONT_REGULAR = "/DsSans"
+FONT_BOLD = "/DsSansB"
 
 def text_width(text: str, font: str, size: float) -> float:
-    widths = _W[font]
-    return sum(widths.get(c, 556) for c in text) * size / 1000
+    """Width of ``text`` in points in one of the embedded WinAnsi fonts (``sans``,
+    ``sans-bold``, ``serif``)."""
+    from dossier.render.winansi import font as get
+
+    return get(font).width(text, size)
 
 
 def pdf_string(text: str) -> bytes:
     """A PDF literal string in WinAnsi (cp1252) encoding, escaped. Characters WinAnsi lacks
     lose their accents if they can ("ő" -> "o"), else become "?"."""
-    try:
-        raw = text.encode("cp1252")
-    except UnicodeEncodeError:
-        import unicodedata
+    from dossier.render.winansi import encode, pdf_literal
 
-        out = []
-        for ch in text:
-            try:
-                out.append(ch.encode("cp1252"))
-            except UnicodeEncodeError:
-                base = unicodedata.normalize("NFKD", ch).encode("cp1252", "ignore")
-                out.append(base or b"?")
-        raw = b"".join(out)
-    raw = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-    return b"(" + raw + b")"
+    return pdf_literal(encode(text))
 
 
 def _n(x: float) -> bytes:
@@ -158,7 +132,7 @@ def exhibit_stamp(sheet: tuple[float, float], number: int, page: int, pages: int
     (case reference, parties) at the top left, both inside the top band."""
     label = f"Pièce n° {number} — p. {page}/{pages}"
     size = 9.5
-    tw = text_width(label, "Helvetica-Bold", size)
+    tw = text_width(label, "sans-bold", size)
     pad = 4.0
     right = sheet[0] - SIDE
     top = sheet[1] - 2.2 * MM
@@ -173,7 +147,7 @@ def exhibit_stamp(sheet: tuple[float, float], number: int, page: int, pages: int
     if header:
         hsize = 7.0
         room = bx - SIDE - 6
-        header = _fit(header, "Helvetica", hsize, room)
+        header = _fit(header, "sans", hsize, room)
         if header:
             out.append(b"0.35 g BT %s %s Tf %s %s Td %s Tj ET" % (
                 FONT_REGULAR.encode(), _n(hsize), _n(SIDE), _n(by + pad + 0.6), pdf_string(header)))
@@ -186,14 +160,14 @@ def page_number(sheet: tuple[float, float], n: int, total: int, footer: str = ""
     footer text at the bottom left."""
     label = f"{n} / {total}"
     size = 9.0
-    tw = text_width(label, "Helvetica", size)
+    tw = text_width(label, "sans", size)
     y = BOTTOM_BAND / 2 - size / 3
     out = [b"q 0 g BT %s %s Tf %s %s Td %s Tj ET" % (
         FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(y), pdf_string(label))]
     if footer:
         fsize = 6.5
         room = (sheet[0] - tw) / 2 - SIDE - 12
-        footer = _fit(footer, "Helvetica", fsize, room)
+        footer = _fit(footer, "sans", fsize, room)
         if footer:
             out.append(b"0.4 g BT %s %s Tf %s %s Td %s Tj ET" % (
                 FONT_REGULAR.encode(), _n(fsize), _n(SIDE), _n(y), pdf_string(footer)))
@@ -205,7 +179,7 @@ def blank_notice(sheet: tuple[float, float]) -> bytes:
     """The mention on a page left blank for duplex printing."""
     label = "Page laissée intentionnellement blanche"
     size = 8.0
-    tw = text_width(label, "Helvetica", size)
+    tw = text_width(label, "sans", size)
     return b"q 0.45 g BT %s %s Tf %s %s Td %s Tj ET Q\n" % (
         FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(sheet[1] / 2), pdf_string(label))
 
