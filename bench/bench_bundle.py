@@ -5,11 +5,13 @@ same evidence files, in the same run.
 
 Each variant runs in a fresh subprocess (so peak memory is its own), with its imports
 done before the clock starts; the figures are the best of ``--repeat`` runs (time) and
-the peak resident memory of the process (ru_maxrss).
+the peak resident memory of the process (ru_maxrss; the dossier's background process is
+reported apart).
 
 - **dossier**: ``build_bundle`` — evidence loading and checks, EXIF/scan handling, page
-  normalisation, stamps, page numbers, cover + requête + bordereau + table of contents
-  rendered with WeasyPrint (laid out until page numbers are stable), links, outline.
+  normalisation, stamps, page numbers, cover + requête typeset by WeasyPrint (in a
+  background process on a multi-core Linux machine), bordereau + table of contents drawn
+  directly (laid out until page numbers are stable), links, outline.
 - **bare pypdf**: ``PdfWriter.append`` of every PDF, each scan turned into a PDF page by
   Pillow, then ``merge_page`` of a per-page stamp overlay (same text) — what a short
   script would do, with no front matter, no normalisation and no checks.
@@ -109,24 +111,29 @@ if variant == "dossier":
     from dossier.law.rates import load_rates
     from dossier.bundle import build_bundle
     import weasyprint, pypdf, PIL.Image  # imports before the clock
-    import dossier.bundle.layout as A
-    front = [0.0]
-    def timed(fn):
+    import dossier.bundle.assemble as A
+    import dossier.bundle.background as B
+    parts = {{}}
+    def timed(name, fn):
         def wrapper(*a, **k):
             t0 = time.perf_counter()
             try:
                 return fn(*a, **k)
             finally:
-                front[0] += time.perf_counter() - t0
+                parts[name] = parts.get(name, 0.0) + time.perf_counter() - t0
         return wrapper
-    A._layout_html = timed(A._layout_html)
-    A._write_front = timed(A._write_front)
+    A.load_exhibit = timed("load evidence", A.load_exhibit)
+    A.place_exhibit = timed("normalise + stamp exhibits", A.place_exhibit)
+    B.Background.result = timed("wait for cover + requête", B.Background.result)
+    A.index_pages = timed("bordereau + table of contents", A.index_pages)
+    A._write_pdf = timed("number, link, outline, write", A._write_pdf)
     at = date(2026, 6, 15)
     t = time.perf_counter()
     case = load_case(case_dir, at)
     r = build_bundle(case, at, load_rates(), with_docx=False)
     pdf, pages = r.pdf, r.pages
 else:
+    parts = {{}}
     import yaml, pypdf, PIL.Image
     from pathlib import Path
     from pypdf import PdfReader, PdfWriter
@@ -169,9 +176,9 @@ else:
     pdf, pages = buf.getvalue(), total
 elapsed = time.perf_counter() - t
 open(out, "wb").write(pdf)
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-front_s = front[0] if variant == "dossier" else 0.0
-print(json.dumps({{"seconds": elapsed, "pages": pages, "bytes": len(pdf), "peak_rss_mb": rss / 1024, "front_seconds": front_s}}))
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({{"seconds": elapsed, "pages": pages, "bytes": len(pdf), "peak_rss_mb": me.ru_maxrss / 1024,
+                  "child_rss_mb": kids.ru_maxrss / 1024, "parts": parts}}))
 """
 
 
@@ -209,12 +216,12 @@ def main() -> None:
         d, b = best["dossier"], best["bare"]
         ratio = d["seconds"] / b["seconds"]
         print(f"time ratio dossier / bare: {ratio:.2f}x (target <= 1.5x)")
-        rest = d["seconds"] - d["front_seconds"]
-        print(f"  of which typesetting the front matter ({d['pages'] - b['pages']} pages: cover, requête, bordereau, "
-              f"table of contents) with WeasyPrint: {d['front_seconds']:.2f} s")
-        print(f"  everything else (evidence checks, normalisation, stamps, links, outline): {rest:.2f} s = "
-              f"{rest / b['seconds']:.2f}x the bare merge")
-        print(f"memory ratio dossier / bare: {best['dossier']['peak_rss_mb'] / best['bare']['peak_rss_mb']:.2f}x")
+        print("  dossier, where the time goes (the cover and requête are typeset by WeasyPrint in a background "
+              "process meanwhile):")
+        for name, secs in d["parts"].items():
+            print(f"    {name:<32}{secs:>6.2f} s")
+        print(f"memory ratio dossier / bare: {d['peak_rss_mb'] / b['peak_rss_mb']:.2f}x "
+              f"(the background process peaked at {d['child_rss_mb']:.0f} MB)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

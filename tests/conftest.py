@@ -11,6 +11,13 @@ SHARED = ROOT.parent / "shared"
 DEMO_DATE = "2026-06-15"
 
 
+def pytest_configure(config):
+    """Compiled templates go to a cache of the test run, never the developer's ~/.cache."""
+    import tempfile
+
+    os.environ.setdefault("DOSSIER_CACHE_DIR", tempfile.mkdtemp(prefix="dossier-test-cache-"))
+
+
 def run_cli(*args, cwd=None, env=None):
     """Run the real console entry point in a subprocess; returns CompletedProcess."""
     e = dict(os.environ)
@@ -35,3 +42,34 @@ def rates():
     from dossier.law.rates import load_rates
 
     return load_rates(user_file=False)
+
+
+# --------------------------------------------------------------------------- dossier fixtures
+# (the case and helpers are in test_bundle.py; shared by the bundle test modules)
+
+
+@pytest.fixture(scope="session")
+def awkward(tmp_path_factory):
+    sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
+    import make_awkward
+
+    return make_awkward.make_all(tmp_path_factory.mktemp("awkward"))
+
+
+@pytest.fixture(scope="session")
+def awkward_case(tmp_path_factory, awkward):
+    from test_bundle import GOOD, write_case
+
+    exhibits = [(k, t, f, "secret" if f == "encrypted.pdf" else None) for k, t, f, _ in GOOD]
+    return write_case(tmp_path_factory.mktemp("case") / "awk", exhibits, files=awkward)
+
+
+@pytest.fixture(scope="session")
+def built(awkward_case, rates):
+    from test_bundle import AT
+
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    case = load_case(awkward_case, AT)
+    return case, build_bundle(case, AT, rates)

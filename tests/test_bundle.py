@@ -104,24 +104,7 @@ def write_case(root: Path, exhibits, *, court: str | None = None, files: dict | 
     return root
 
 
-@pytest.fixture(scope="session")
-def awkward(tmp_path_factory):
-    return make_awkward.make_all(tmp_path_factory.mktemp("awkward"))
-
-
-@pytest.fixture(scope="session")
-def awkward_case(tmp_path_factory, awkward):
-    exhibits = [(k, t, f, "secret" if f == "encrypted.pdf" else None) for k, t, f, _ in GOOD]
-    return write_case(tmp_path_factory.mktemp("case") / "awk", exhibits, files=awkward)
-
-
-@pytest.fixture(scope="session")
-def built(awkward_case, rates):
-    from dossier.bundle import build_bundle
-    from dossier.casefile import load_case
-
-    case = load_case(awkward_case, AT)
-    return case, build_bundle(case, AT, rates)
+# fixtures awkward, awkward_case, built: conftest.py (shared with test_bundle_fast.py)
 
 
 def sample_copy(name: str, tmp_path: Path) -> Path:
@@ -626,7 +609,7 @@ def test_long_toc_and_bordereau_over_several_pages_link_to_the_printed_pages(tmp
             r0, r1, r2, r3 = (float(v) for v in a["/Rect"])
             x0, y0, x1, y1 = min(r0, r2), min(r1, r3), max(r0, r2), max(r1, r3)
             inside = norm(" ".join(t for x, y, t in sorted(frags, key=lambda f: f[0])
-                                   if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1))
+                                   if x0 - 1 <= x <= x1 + 1 and y0 - 1 <= y <= y1 + 1)).strip()
             numbers = [int(n) for n in re.findall(r"\b\d+\b", inside)]
             assert target in starts
             is_toc = index >= toc.first_page - 1

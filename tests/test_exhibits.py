@@ -149,7 +149,9 @@ def test_damaged_pdf_is_taken_or_refused_never_a_crash(tmp_path, edits):
     try:
         ex = load_exhibit(spec(p))
         w = PdfWriter()
-        refs = place_exhibit(w, ex, 1, 1, len(ex.pages), stamp_fonts(w))
+        refs = place_exhibit(w, ex, 1, stamp_fonts(w))
+        for n, sheet in enumerate(refs, start=1):
+            sheet.finish(w, n, len(refs))
         w.write(io.BytesIO())
     except EvidenceError as e:
         assert "exhibits[3].file" in str(e) and "fuzz.pdf" in str(e)

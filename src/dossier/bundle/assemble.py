@@ -3,10 +3,13 @@
 Order (issue #4): cover page; the requête en injonction de payer (court) or the cover
 letter to the commissaire de justice (bailiff); the bordereau de pièces; the table of
 contents; then each exhibit. The pipeline: :mod:`~dossier.bundle.collect` (which exhibits,
-in which order) → :mod:`~dossier.bundle.exhibits` (files to pages, or a refusal naming the
-exhibit) → :mod:`~dossier.bundle.layout` (page numbers, front matter with WeasyPrint) →
-:mod:`~dossier.bundle.pages` (normalised, stamped sheets) → this module (links, outline,
-metadata, the file; atomic writes).
+in which order) → :mod:`~dossier.bundle.layout` starts typesetting the cover and
+application with WeasyPrint, in a background process (:mod:`~dossier.bundle.background`)
+→ :mod:`~dossier.bundle.exhibits` (files to pages, or a refusal naming the exhibit) →
+:mod:`~dossier.bundle.pages` (normalised, stamped sheets, numbered later) →
+:mod:`~dossier.bundle.layout` again (page numbers; bordereau and table of contents drawn
+by :mod:`~dossier.bundle.tables`) → this module (front pages put before the exhibits,
+page numbers, links, outline, metadata, the file; atomic writes).
 
 Links: the front matter's ``https://dossier.invalid/page/N`` links, laid out by WeasyPrint
 with exact rectangles, become ``/Dest`` links to page N of the dossier. The outline has
@@ -32,8 +35,10 @@ from typing import Any, Sequence
 from dossier.bundle import stamp as st
 from dossier.bundle.collect import collect_exhibits
 from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
+from dossier.bundle.background import Background
 from dossier.bundle.layout import (
-    LINK_PREFIX, PETITES_CREANCES_CEILING, BundleExhibit, Section, context, email_renderer, front_matter, metadata,
+    LINK_PREFIX, PETITES_CREANCES_CEILING, BundleExhibit, Section, context, email_renderer, index_pages, metadata,
+    render_head,
 )
 from dossier.bundle.pages import new_page, num, place_exhibit, place_page, stamp_fonts
 from dossier.errors import DossierError
@@ -138,23 +143,29 @@ def build_bundle(
 
     court = court_for_case(case)
     specs = collect_exhibits(case, journal)
+    meta = metadata(case, at, statement, purpose)
+    # the cover and application cite exhibit numbers, never pages: typeset them (in a
+    # background process when the machine allows) while the evidence is read and stamped
+    head = Background(lambda: render_head(case, at, statement, court, journal, purpose, specs, meta))
     steps = SIZE_STEPS if max_size else SIZE_STEPS[:1]
     result = None
-    cache: dict = {}
-    for i, policy in enumerate(steps):
-        with _quiet_pypdf():
-            result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex, cache)
-        if i > 0:
-            result.downsampled_to_dpi = policy.max_dpi
-        if not max_size or result.size <= max_size:
-            break
-    else:
-        assert result is not None
-        raise DossierError(
-            f"the dossier is {_mb(result.size)} even with scans reduced to {steps[-1].max_dpi} dpi, above "
-            f"--max-size {_mb(max_size)}: the large files are exhibit PDFs — reduce them (e.g. print to PDF "
-            "at a lower quality) or file the exhibits in several parts"
-        )
+    try:
+        for i, policy in enumerate(steps):
+            with _quiet_pypdf():
+                result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex, head, meta)
+            if i > 0:
+                result.downsampled_to_dpi = policy.max_dpi
+            if not max_size or result.size <= max_size:
+                break
+        else:
+            assert result is not None
+            raise DossierError(
+                f"the dossier is {_mb(result.size)} even with scans reduced to {steps[-1].max_dpi} dpi, above "
+                f"--max-size {_mb(max_size)}: the large files are exhibit PDFs — reduce them (e.g. print to PDF "
+                "at a lower quality) or file the exhibits in several parts"
+            )
+    finally:
+        head.cancel()
     if purpose == "court" and with_docx:
         from dossier.bundle.docx import requete_docx
 
@@ -259,46 +270,42 @@ def _write_temp(path: Path, data: bytes) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def _build(case, at, statement, court, specs, journal, purpose, policy, duplex=False, cache=None) -> BundleResult:
-    from pypdf import PdfReader
+def _build(case, at, statement, court, specs, journal, purpose, policy, duplex, head, meta) -> BundleResult:
+    from pypdf import PdfReader, PdfWriter
 
     render_email = email_renderer(case, at)
     loaded: list[LoadedExhibit] = [load_exhibit(s, policy=policy, email_renderer=render_email) for s in specs]
     warnings = [w for ex in loaded for w in ex.warnings]
 
-    # Front matter, laid out with WeasyPrint (the letters' fonts and templates). Page
-    # numbers in the bordereau and the table of contents depend on the front matter's own
-    # length: cover + application are laid out once (they cite exhibit numbers, never
-    # pages); bordereau + table of contents are laid out with an estimate of their length,
-    # their real length is read back, and they are laid out again until it no longer
-    # changes (one pass when the estimate is right). One PDF is written at the end.
-    meta = metadata(case, at, statement, purpose)
-    key = tuple(len(ex.pages) for ex in loaded)
-    if cache is not None and key in cache:  # --max-size retries: same pages, same front matter
-        sections, exhibits, total, blanks, front_pdf = cache[key]
-    else:
-        sections, exhibits, total, blanks, front_pdf = front_matter(
-            case, at, statement, court, journal, purpose, loaded, meta, duplex)
-        if cache is not None:
-            cache[key] = (sections, exhibits, total, blanks, front_pdf)
-    front = PdfReader(io.BytesIO(front_pdf))
+    # Exhibits first (normalised and stamped; numbered once the front matter's length is
+    # known), while the cover and application are typeset in the background.
+    w = PdfWriter()
+    fonts_ref = stamp_fonts(w)
+    header = _header(case, purpose)
+    placed = [place_exhibit(w, ex, number, fonts_ref, header) for number, ex in enumerate(loaded, start=1)]
+
+    head_pdf, n_cover, n_app = head.result()
+    sections, exhibits, total, blanks, index = index_pages(
+        case, at, statement, court, journal, purpose, loaded, n_cover, n_app, duplex)
     warnings.extend(_completeness_warnings(case, loaded, journal, purpose))
     if purpose == "court" and court.mismatch:
         warnings.append(f"{case.case_file}: {court.mismatch}")
     digest = hashlib.sha256()
-    digest.update(hashlib.sha256(front_pdf).digest())
+    digest.update(hashlib.sha256(head_pdf).digest())
     for ex in loaded:
         digest.update(ex.digest.encode())
     digest.update(f"{purpose}|{at.isoformat()}|{policy}|{duplex}".encode())
 
     pdf = _write_pdf(
-        front=front,
+        w, fonts_ref,
+        head=list(PdfReader(io.BytesIO(head_pdf)).pages),
+        index=index,
+        placed=placed,
         sections=sections,
         loaded=loaded,
         exhibits=exhibits,
         total=total,
         meta=meta,
-        header=_header(case, purpose),
         file_id=digest.digest()[:16],
         blanks=blanks,
     )
@@ -339,42 +346,49 @@ def _header(case: Case, purpose: str) -> str:
 # --------------------------------------------------------------------------- the PDF
 
 
-def _write_pdf(*, front, sections, loaded, exhibits, total, meta, header, file_id, blanks=()) -> bytes:
-    from pypdf import PdfWriter
+def _write_pdf(w, fonts_ref, *, head, index, placed, sections, loaded, exhibits, total, meta, file_id,
+               blanks=()) -> bytes:
+    """Put the front matter (``head``: WeasyPrint pages of the cover and application;
+    ``index``: bordereau and table of contents, drawn or typeset) and the duplex blank
+    pages before and between the exhibits already ``placed`` in ``w``; number every page;
+    add the links, the outline and the metadata; return the file."""
     from pypdf.generic import (
         ArrayObject, ByteStringObject, DictionaryObject, NameObject, NullObject, NumberObject,
         TextStringObject,
     )
 
-    w = PdfWriter()
-    fonts_ref = stamp_fonts(w)
-    page_refs: list = []
+    from dossier.bundle.tables import DrawnPage
+
     pending_links: list[tuple[Any, list]] = []  # (writer page, [(rect, target page)])
+    pos = 0  # 0-based index in the writer = dossier page number - 1
 
     def blank_pages() -> None:  # duplex: a left-hand page before a new section or exhibit
-        nonlocal n
-        while n + 1 in blanks:
-            n += 1
-            content = st.blank_notice(st.A4) + st.page_number(st.A4, n, total)
-            page_refs.append(new_page(w, st.A4, DictionaryObject(), fonts_ref, content).indirect_reference)
+        nonlocal pos
+        while pos + 1 in blanks:
+            content = st.blank_notice(st.A4) + st.page_number(st.A4, pos + 1, total)
+            new_page(w, st.A4, DictionaryObject(), fonts_ref, content, index=pos)
+            pos += 1
 
-    # front matter: placed as is (WeasyPrint A4), numbered, links kept
-    n = 0
-    for src in front.pages:
+    for src in head + index:  # front matter, as laid out (A4), numbered, links kept
         blank_pages()
-        n += 1
-        page, _ = place_page(w, src, fonts_ref, fit=False, footer=(n, total, ""))
-        page_refs.append(page.indirect_reference)
-        links = _internal_links(src)
+        if isinstance(src, DrawnPage):
+            page = new_page(w, st.A4, DictionaryObject(), fonts_ref, src.content + st.page_number(st.A4, pos + 1, total),
+                            index=pos)
+            links = list(src.links)
+        else:
+            front = place_page(w, src, fonts_ref, fit=False, index=pos)
+            front.finish(w, pos + 1, total)
+            page, links = front.page, _internal_links(src)
         if links:
             pending_links.append((page, links))
-
-    # exhibits: normalised, fitted, stamped
-    for ex, info in zip(loaded, exhibits):
+        pos += 1
+    for sheets in placed:  # exhibits: numbered now
         blank_pages()
-        page_refs.extend(place_exhibit(w, ex, info.number, n + 1, total, fonts_ref, header))
-        n += len(ex.pages)
-    assert n == total, (n, total)
+        for sheet in sheets:
+            sheet.finish(w, pos + 1, total)
+            pos += 1
+    assert pos == total == len(w.pages), (pos, total, len(w.pages))
+    page_refs = [p.indirect_reference for p in w.pages]
 
     for page, links in pending_links:
         annots = ArrayObject()

@@ -1,16 +1,20 @@
 """The dossier's layout: which page each section and exhibit starts on, and the front
-matter (cover, requête or cover letter, bordereau, table of contents) typeset with
-WeasyPrint from the ``templates/dossiers/`` templates, with the letters' vendored fonts.
+matter — cover, requête or cover letter, bordereau, table of contents.
 
-Page numbers in the bordereau and the table of contents depend on the front matter's own
-length, so they are never estimated into the document: cover + application are laid out
-once (they cite exhibit numbers, never pages); bordereau + table of contents are laid out
-with an estimate of their length, their real length is read back from where each
-section's id lands, and they are laid out again until it no longer changes (one pass when
-the estimate is right). The laid-out documents are written as one PDF at the end.
+- **Cover and application** (:func:`render_head`) are typeset with WeasyPrint from the
+  ``templates/dossiers/`` templates and the letters' vendored fonts. They cite exhibit
+  numbers, never pages, so they are laid out from the list of exhibits alone, before any
+  evidence file is read — :mod:`dossier.bundle.assemble` runs this in a background process
+  while the evidence is loaded and stamped.
+- **Bordereau and table of contents** (:func:`index_pages`) print page numbers that
+  depend on their own length. They are drawn directly (:mod:`dossier.bundle.tables`),
+  laid out with an estimate of their length and again until that length no longer changes
+  (one or two passes of a few milliseconds). A user who overrides
+  ``dossiers/bordereau.html`` or ``dossiers/toc.html`` gets them typeset by WeasyPrint
+  with the same loop.
 
-Links to dossier pages are written ``<a href="{{ link(N) }}">`` (``LINK_PREFIX`` + N);
-:mod:`dossier.bundle.assemble` turns them into ``/Dest`` links.
+Links to dossier pages in the templates are written ``<a href="{{ link(N) }}">``
+(``LINK_PREFIX`` + N); :mod:`dossier.bundle.assemble` turns them into ``/Dest`` links.
 """
 
 from __future__ import annotations
@@ -77,26 +81,59 @@ class Section:
     pages: int
 
 
-def front_matter(case, at, statement, court, journal, purpose, loaded, meta, duplex):
-    """Lay out and write the front matter; returns (sections, exhibits, total pages,
-    blank pages, front-matter PDF bytes)."""
+def head_exhibits(specs) -> list[BundleExhibit]:
+    """The exhibits as the cover and the application see them: numbered, titled and dated,
+    before their files are read (no pages yet: ``first_page`` and ``pages`` are 0)."""
+    return [BundleExhibit(i, s.title, s.kind, s.date, s.file, s.field, 0, 0, "", s.group)
+            for i, s in enumerate(specs, start=1)]
+
+
+def render_head(case, at, statement, court, journal, purpose, specs, meta) -> tuple[bytes, int, int]:
+    """The cover and the requête (court) or cover letter (bailiff) as one PDF, typeset by
+    WeasyPrint; returns (PDF bytes, cover pages, application pages)."""
     app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
-    _, numbered, _, _ = layout(loaded, 0, 0, 0, 0, purpose)
-    ctx = context(case, at, statement, court, purpose, [], numbered, journal, 0)
-    head = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
-    n_cover, n_app = _section_pages(head, ("section-cover", "section-application"))
+    ctx = context(case, at, statement, court, purpose, [], head_exhibits(specs), journal, 0)
+    doc = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
+    n_cover, n_app = _section_pages(doc, ("section-cover", "section-application"))
+    return _write_front(doc, meta), n_cover, n_app
+
+
+def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n_app, duplex):
+    """Lay out the bordereau and the table of contents after a cover of ``n_cover`` and an
+    application of ``n_app`` pages; returns (sections, exhibits, total pages, blank pages,
+    pages) where pages are :class:`~dossier.bundle.tables.DrawnPage` objects, or pypdf
+    pages from WeasyPrint when the user overrides the templates."""
+    from dossier.bundle import tables
+
+    html = _overridden(case, ("dossiers/bordereau.html", "dossiers/toc.html"))
     n_bord, n_toc = _guess_counts(loaded)
     for _ in range(6):
         sections, exhibits, total, blanks = layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
         ctx = context(case, at, statement, court, purpose, sections, exhibits, journal, total)
-        tail = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
-        counts = _section_pages(tail, ("section-bordereau", "section-toc"))
+        if html:
+            doc = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
+            counts = _section_pages(doc, ("section-bordereau", "section-toc"))
+        else:
+            bord, toc = tables.bordereau(ctx), tables.toc(ctx)
+            counts = (len(bord), len(toc))
         if counts == (n_bord, n_toc):
             break
         n_bord, n_toc = counts
     else:  # pragma: no cover - would need a layout that oscillates
         raise DossierError("the bordereau and table of contents could not be laid out stably")
-    return sections, exhibits, total, blanks, _write_front(head, tail, meta)
+    if html:
+        from pypdf import PdfReader
+        import io
+
+        pages = list(PdfReader(io.BytesIO(_write_front(doc, metadata(case, at, statement, purpose)))).pages)
+    else:
+        pages = bord + toc
+    return sections, exhibits, total, blanks, pages
+
+
+def _overridden(case: Case, names: tuple[str, ...]) -> bool:
+    """Whether the case's templates folder overrides one of ``names``."""
+    return bool(case.templates) and any((Path(case.templates) / n).is_file() for n in names)
 
 
 def _section_pages(doc, ids: tuple[str, ...]) -> tuple[int, ...]:
@@ -153,10 +190,9 @@ def _layout_html(case: Case, ctx: dict):
         raise TemplateError(f"dossiers/front.html: cannot lay out the front matter: {e}") from e
 
 
-def _write_front(head, tail, meta) -> bytes:
-    """The laid-out front matter documents as one PDF (fonts subset once). Its metadata
-    are not used: the dossier has its own."""
-    doc = head.copy(head.pages + tail.pages)
+def _write_front(doc, meta) -> bytes:
+    """A laid-out WeasyPrint document as PDF (fonts subset once). Its metadata are not
+    used: the dossier has its own."""
     doc.metadata.title = meta.title
     doc.metadata.created = doc.metadata.modified = meta.w3c_date
     return doc.write_pdf()

@@ -10,6 +10,9 @@ file, so fonts and images shared by an exhibit's pages are stored once.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from dossier.bundle import stamp as st
 from dossier.bundle.exhibits import LoadedExhibit
 from dossier.errors import EvidenceError
@@ -24,27 +27,38 @@ def stamp_fonts(w):
     return add_font_resources(w)
 
 
-def place_exhibit(w, ex: LoadedExhibit, number: int, first: int, total: int, fonts_ref, header: str = "") -> list:
-    """Add the pages of exhibit ``number`` to writer ``w``, normalised and stamped, the
-    first one being dossier page ``first`` of ``total``; returns their references. Any
+@dataclass
+class Placed:
+    """A dossier page in the writer whose content stream is written once its page number
+    is known (:meth:`finish`): exhibits are placed and stamped before the front matter's
+    length — hence their page numbers — is."""
+
+    page: Any
+    sheet: tuple[float, float]
+    ops: bytes
+
+    def finish(self, w, n: int, total: int, footer: str = "") -> None:
+        set_content(w, self.page, self.ops + st.page_number(self.sheet, n, total, footer))
+
+
+def place_exhibit(w, ex: LoadedExhibit, number: int, fonts_ref, header: str = "") -> list[Placed]:
+    """Add the pages of exhibit ``number`` to writer ``w``, normalised and stamped "Pièce
+    n° X — p. y/z" (the dossier page numbers come later, :meth:`Placed.finish`). Any
     failure to copy a page is an :class:`EvidenceError` naming the exhibit."""
-    refs = []
+    placed = []
     k = len(ex.pages)
     for i, sp in enumerate(ex.pages, start=1):
-        n = first + i - 1
         try:
             if sp.image is not None:
-                page = _place_image(w, sp.image, fonts_ref, (number, i, k), (n, total), header)
+                placed.append(_place_image(w, sp.image, fonts_ref, (number, i, k), header))
             else:
-                page, _ = place_page(w, sp.page, fonts_ref, fit=True, footer=(n, total, ""), exhibit=(number, i, k),
-                                 header=header)
+                placed.append(place_page(w, sp.page, fonts_ref, fit=True, exhibit=(number, i, k), header=header))
         except Exception as e:  # noqa: BLE001 - a damaged object deep in the file
             raise EvidenceError(
                 f"{ex.spec.where()}: page {i} cannot be copied into the dossier ({type(e).__name__}: {e}); "
                 "print the document to a new PDF and use that"
             ) from None
-        refs.append(page.indirect_reference)
-    return refs
+    return placed
 
 
 def num(v: float):
@@ -62,9 +76,10 @@ def _box(page) -> tuple[float, float, float, float]:
     return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
 
 
-def place_page(w, src, fonts_ref, *, fit, footer, exhibit=None, header=""):
+def place_page(w, src, fonts_ref, *, fit, exhibit=None, header="", index=None) -> Placed:
     """A new sheet with ``src`` drawn on it (as a form XObject), its annotations with an
-    appearance flattened into it, and the stamps."""
+    appearance flattened into it, and the exhibit stamp; at the end of the document or at
+    page ``index`` (0-based)."""
     from pypdf.generic import DictionaryObject, NameObject
 
     box = _box(src)
@@ -87,12 +102,11 @@ def place_page(w, src, fonts_ref, *, fit, footer, exhibit=None, header=""):
         ops.append(st.frame(pl.frame))
     if exhibit is not None:
         ops.append(st.exhibit_stamp(pl.sheet, *exhibit, header=header))
-    ops.append(st.page_number(pl.sheet, footer[0], footer[1], footer[2]))
-    page = new_page(w, pl.sheet, xobjects, fonts_ref, b"\n".join(ops), highlight=uses_gs)
-    return page, None
+    page = new_page(w, pl.sheet, xobjects, fonts_ref, None, highlight=uses_gs, index=index)
+    return Placed(page, pl.sheet, b"\n".join(ops))
 
 
-def _place_image(w, img, fonts_ref, exhibit, footer, header):
+def _place_image(w, img, fonts_ref, exhibit, header) -> Placed:
     from pypdf.generic import DictionaryObject, NameObject
 
     pl = st.place((0, 0, img.natural_size[0], img.natural_size[1]), 0, fit=True)
@@ -102,15 +116,21 @@ def _place_image(w, img, fonts_ref, exhibit, footer, header):
         b"q %s 0 0 %s %s %s cm /Im Do Q\n" % (st._n(x1 - x0), st._n(y1 - y0), st._n(x0), st._n(y0)),
         st.frame(pl.frame),
         st.exhibit_stamp(pl.sheet, *exhibit, header=header),
-        st.page_number(pl.sheet, footer[0], footer[1]),
     ]
-    return new_page(w, pl.sheet, xobjects, fonts_ref, b"".join(ops))
+    return Placed(new_page(w, pl.sheet, xobjects, fonts_ref, None), pl.sheet, b"".join(ops))
 
 
-def new_page(w, sheet, xobjects, fonts_ref, content: bytes, highlight: bool = False):
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, FloatObject, NameObject
+def new_page(w, sheet, xobjects, fonts_ref, content: bytes | None, highlight: bool = False, index: int | None = None):
+    """A blank page with the dossier's resources, appended (or inserted at ``index``), with
+    ``content`` as its content stream unless None (then :func:`set_content` later)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, FloatObject, NameObject
 
-    page = w.add_blank_page(round(sheet[0], 3), round(sheet[1], 3))
+    if index is None:
+        page = w.add_blank_page(round(sheet[0], 3), round(sheet[1], 3))
+    else:  # (PdfWriter.insert_blank_page returns the page before it is cloned into the tree)
+        from pypdf import PageObject
+
+        page = w.insert_page(PageObject.create_blank_page(w, round(sheet[0], 3), round(sheet[1], 3)), index)
     resources = DictionaryObject({
         NameObject("/Font"): fonts_ref,
         NameObject("/XObject"): xobjects,
@@ -124,10 +144,17 @@ def new_page(w, sheet, xobjects, fonts_ref, content: bytes, highlight: bool = Fa
             NameObject("/Type"): NameObject("/ExtGState"), NameObject("/ca"): FloatObject(0.4),
             NameObject("/CA"): FloatObject(0.4), NameObject("/BM"): NameObject("/Multiply")})})
     page[NameObject("/Resources")] = resources
+    if content is not None:
+        set_content(w, page, content)
+    return page
+
+
+def set_content(w, page, content: bytes) -> None:
+    from pypdf.generic import DecodedStreamObject, NameObject
+
     stream = DecodedStreamObject()
     stream.set_data(content)
     page[NameObject("/Contents")] = w._add_object(stream.flate_encode())
-    return page
 
 
 def _form_xobject(w, src, box):
