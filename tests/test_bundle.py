@@ -745,3 +745,33 @@ def test_sole_trader_creditor_identity_mentions(tmp_path):
     assert run_cli("bundle", folder, "--at", "2026-06-15", "-o", out2).returncode == 0
     text = norm(" ".join(p.extract_text() for p in PdfReader(out2).pages[1:3]))
     assert "CPC art. 54 et 1407 : à compléter" in text and "à Marseille" in text
+
+
+def test_each_penalty_period_cites_its_basis_given_once_in_a_note(rates):
+    """Studio-graphique runs over three half-years: three bases, each written once under
+    the table as "(k) …", and every period row's rate followed by the number of its own."""
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+    from dossier.fmt import money, rate
+
+    case = load_case(SAMPLES / "studio-graphique", AT)
+    r = build_bundle(case, AT, rates, with_docx=False)
+    text = "\n".join(_front_lines(r, "Requête"))
+    bases = []
+    for inv in r.statement.invoices:
+        for p in inv.periods:
+            if p.basis not in bases:
+                bases.append(p.basis)
+            k = bases.index(p.basis) + 1
+            row = (rf"n° {re.escape(inv.number)} du {p.start:%d/%m/%Y} au {p.end:%d/%m/%Y} {p.days} "
+                   rf"{re.escape(norm(money(p.base)))} {re.escape(norm(rate(p.rate)))} \({k}\) {re.escape(norm(money(p.amount)))}")
+            assert re.search(row, text), (row, text)
+    assert len(bases) == 3
+    for k, b in enumerate(bases, start=1):
+        assert len(re.findall(rf"^\({k}\) {re.escape(norm(b))}$", text, re.M)) == 1, (k, b)
+
+
+def _front_lines(r, title_prefix):
+    reader = reader_of(r)
+    s = next(s for s in r.sections if s.title.startswith(title_prefix))
+    return [line for k in range(s.pages) for line in lines_of(reader.pages[s.first_page - 1 + k])]
