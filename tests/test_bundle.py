@@ -775,3 +775,44 @@ def _front_lines(r, title_prefix):
     reader = reader_of(r)
     s = next(s for s in r.sections if s.title.startswith(title_prefix))
     return [line for k in range(s.pages) for line in lines_of(reader.pages[s.first_page - 1 + k])]
+
+
+def test_avis_de_reception_of_a_notice_is_an_exhibit_cited_by_the_requete(tmp_path, awkward, rates):
+    """notices[].receipt_file: the signed avis de réception becomes its own exhibit, among
+    the proofs of receipt, and the requête (PDF and DOCX) cites it next to the letter."""
+    import docx as python_docx
+
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    root = write_case(tmp_path / "ar", [("devis", "Devis signé", "portrait.pdf")],
+                      files={"portrait.pdf": awkward["portrait.pdf"], "mail.eml": awkward["mail.eml"],
+                             "med.pdf": awkward["letter-small.pdf"], "ar.jpg": awkward["scan-exif.jpg"]})
+    text = (root / "case.yaml").read_text(encoding="utf-8")
+    (root / "case.yaml").write_text(text + (
+        "  - {stage: mise-en-demeure, date: 2026-03-02, channel: lrar, lrar_number: \"1A 123 456 7890 1\",\n"
+        "     received: 2026-03-04, file: pieces/med.pdf, receipt_file: pieces/ar.jpg}\n"), encoding="utf-8")
+    r = build_bundle(load_case(root, AT), AT, rates)
+    last = r.exhibits[-1]
+    assert last.kind == "accuse-de-reception" and last.group == 5
+    assert last.title == ("Avis de réception — Mise en demeure du 2 mars 2026 (lettre recommandée avec accusé de "
+                          "réception n° 1A 123 456 7890 1), signé le 4 mars 2026")
+    assert last.date == date(2026, 3, 4)
+    med = next(e for e in r.exhibits if e.kind == "notice" and e.title.startswith("Mise en demeure"))
+    ref = f"reçue le 04/03/2026 (pièce n° {med.number} ; avis de réception : pièce n° {last.number})"
+    assert ref in _front_text(r, "Requête")
+    assert f"Pièce n° {last.number} — p. 1/1" in norm(reader_of(r).pages[last.first_page - 1].extract_text())
+    body = "\n".join(p.text for p in python_docx.Document(io.BytesIO(r.docx)).paragraphs)
+    assert ref in norm(body)
+
+
+def test_receipt_file_without_its_date_is_warned(tmp_path, awkward):
+    root = write_case(tmp_path / "ar", [], files={"portrait.pdf": awkward["portrait.pdf"],
+                                                  "mail.eml": awkward["mail.eml"], "ar.jpg": awkward["scan-exif.jpg"]})
+    text = (root / "case.yaml").read_text(encoding="utf-8")
+    (root / "case.yaml").write_text(text + (
+        "  - {stage: mise-en-demeure, date: 2026-03-02, channel: lrar, lrar_number: \"1A 1\", receipt_file: pieces/ar.jpg}\n"),
+        encoding="utf-8")
+    proc = run_cli("check", root, "--at", "2026-06-15")
+    assert proc.returncode == 0, proc.stderr
+    assert "notices[1].received" in proc.stdout + proc.stderr and "avis de réception" in proc.stdout + proc.stderr

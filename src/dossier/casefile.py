@@ -120,6 +120,7 @@ NOTICE: Spec = {
     "received": ("date", False),
     "promised_date": ("date", False),
     "file": ("file", False),
+    "receipt_file": ("file", False),
 }
 CASE: Spec = {
     "reference": ("str", False),
@@ -513,8 +514,13 @@ class _Builder:
             if _v(d, "channel") == "lrar" and not _v(d, "lrar_number"):
                 self.r.problem(_line(d, "channel"), f"{path}.lrar_number", "registered letter without its number (lrar_number): the proof of sending", "warning")
             f = self.file(d, "file", path)
+            receipt = self.file(d, "receipt_file", path)
+            if receipt is not None and not received:
+                self.r.problem(_line(d, "receipt_file"), f"{path}.received", "an avis de réception (receipt_file) "
+                               "without its date (received): the date it was signed starts the deadlines", "warning")
             if _v(d, "stage") and sent and _v(d, "channel"):
-                out.append(Notice(_v(d, "stage"), sent, _v(d, "channel"), f, _v(d, "lrar_number"), received, _v(d, "promised_date"), self.source(d, path, _line(d, "stage"))))
+                out.append(Notice(_v(d, "stage"), sent, _v(d, "channel"), f, _v(d, "lrar_number"), received,
+                                  _v(d, "promised_date"), self.source(d, path, _line(d, "stage")), receipt))
         return tuple(out)
 
     def overpayment(self, invoices: tuple[Invoice, ...], payments: tuple[Payment, ...], credits: tuple[CreditNote, ...]) -> None:

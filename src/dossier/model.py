@@ -185,6 +185,8 @@ class Notice:
     #: a payment promise recorded after a phone call (relance-2) pauses escalation
     promised_date: date | None = None
     source: Source | None = field(default=None, compare=False)
+    #: the signed avis de réception (scan or PDF): an exhibit of its own in the dossier
+    receipt_file: Path | None = None
 
 
 @dataclass(frozen=True)

@@ -140,12 +140,20 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
                         cn.date, None, "credit_note", location=_location(cn)), GROUPS["avoir"], 1, n)
     for i, no in enumerate(case.notices):
         n += 1
-        if no.file is None:
-            continue
-        add(ExhibitSpec("notice", notice_title(no.stage, no.date, no.channel, no.lrar_number), Path(no.file),
-                        _field(no, f"notices[{i}]") + ".file", no.date, None, "notice",
-                        location=_location(no)),
-            GROUPS["notice"], 0, n)
+        if no.file is not None:
+            add(ExhibitSpec("notice", notice_title(no.stage, no.date, no.channel, no.lrar_number), Path(no.file),
+                            _field(no, f"notices[{i}]") + ".file", no.date, None, "notice",
+                            location=_location(no)),
+                GROUPS["notice"], 0, n)
+        if no.receipt_file is not None:  # the signed avis de réception: among the proofs of receipt
+            n += 1
+            title = f"Avis de réception — {notice_title(no.stage, no.date, no.channel, no.lrar_number)}"
+            if no.received:
+                title += f", signé le {date_long(no.received)}"
+            add(ExhibitSpec("accuse-de-reception", title, Path(no.receipt_file),
+                            _field(no, f"notices[{i}]") + ".receipt_file", no.received or no.date, None, "receipt",
+                            location=_location(no)),
+                GROUPS["accuse-de-reception"], 0, n)
     for entry in journal_entries:
         if getattr(entry, "status", "sent") != "sent" or entry.stage in COURT_STAGES:
             continue

@@ -145,8 +145,8 @@ def requete_docx(ctx: dict) -> bytes:
             line = n["title"]
             if n.get("received"):
                 line += f", reçue le {f.date_short(n['received'])}"
-            if n.get("exhibit"):
-                line += f" (pièce n° {n['exhibit']})"
+            if n.get("refs"):
+                line += f" ({n['refs']})"
             doc.add_paragraph(line + ".", style="List Bullet")
     else:
         doc.add_paragraph("Aucune relance n'est enregistrée au dossier.")

@@ -50,6 +50,7 @@ KIND_LABELS = {
     "correspondance": "Correspondance",
     "notice": "Relance / mise en demeure",
     "autre": "Autre pièce",
+    "accuse-de-reception": "Avis de réception",
 }
 
 
@@ -290,25 +291,31 @@ def context(case, at, statement, court, purpose, sections, exhibits, journal, to
 
 
 def _notices(case, journal, exhibits) -> list[dict]:
-    """Amicable steps taken, oldest first, from the case file and the journal."""
+    """Amicable steps taken, oldest first, from the case file and the journal; ``refs``
+    cites the exhibits that prove each ("pièce n° 7 ; avis de réception : pièce n° 9")."""
     by_file = {Path(e.file).resolve(): e.number for e in exhibits}
     seen = set()
     out = []
-    items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file) for n in case.notices]
+    items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file, n.receipt_file) for n in case.notices]
     for e in journal:
         if getattr(e, "status", "") != "sent" or e.stage in COURT_STAGES:
             continue
-        f = case.root / e.files[0].path if e.files else None
+        f = None
         if e.files:
             from dossier.bundle.collect import _evidence_file
 
             f = case.root / _evidence_file(list(e.files)).path
-        items.append((e.stage, e.date, e.channel, getattr(e, "lrar_number", None), None, f))
-    for stage, when, channel, lrar, received, f in sorted(items, key=lambda t: (t[1], t[0])):
+        items.append((e.stage, e.date, e.channel, getattr(e, "lrar_number", None), None, f, None))
+    for stage, when, channel, lrar, received, f, receipt in sorted(items, key=lambda t: (t[1], t[0])):
         key = (stage, when, channel)
         if key in seen:
             continue
         seen.add(key)
+        exhibit = by_file.get(Path(f).resolve()) if f else None
+        receipt_exhibit = by_file.get(Path(receipt).resolve()) if receipt else None
+        refs = [f"pièce n° {exhibit}"] if exhibit else []
+        if receipt_exhibit:
+            refs.append(f"avis de réception : pièce n° {receipt_exhibit}")
         out.append({
             "stage": stage,
             "date": when,
@@ -316,7 +323,9 @@ def _notices(case, journal, exhibits) -> list[dict]:
             "lrar_number": lrar,
             "received": received,
             "title": notice_title(stage, when, channel, lrar),
-            "exhibit": by_file.get(Path(f).resolve()) if f else None,
+            "exhibit": exhibit,
+            "receipt_exhibit": receipt_exhibit,
+            "refs": " ; ".join(refs),
         })
     return out
 
