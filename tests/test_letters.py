@@ -384,6 +384,28 @@ def test_echeancier_marked_sent_journals_its_schedule(case, rates):
     assert w.paths == (case.root / "out" / "echeancier.pdf",)
 
 
+def test_case_envelope_window_is_used_unless_the_option_names_one(case, rates):
+    """``envelope_window:`` in case.yaml places the recipient; LetterOptions.window (the
+    --window flag) wins over it."""
+    from dossier.letters.context import recipient_lines
+
+    st = compute_statement(case, AT, rates)
+    mine = dataclasses.replace(case, envelope_window=(40.0, 20.0, 90.0, 35.0))
+    first = recipient_lines(case)[0]
+
+    def x_y(c, options):
+        r = render_stage(c, "relance-1", AT, st, options=options, formats=("pdf",))
+        (hit,) = [b for b in _glyph_boxes(r.files["relance-1.pdf"]) if b[0] == first]
+        return hit[1] / MM, 297 - hit[2] / MM
+
+    x, y = x_y(mine, LetterOptions())
+    assert 20 <= x <= 25 and 40 < y < 75, (x, y)  # the left-hand window of the case
+    x, y = x_y(mine, LetterOptions(window=Window()))
+    assert 110 <= x <= 115 and 55 < y < 88, (x, y)  # the flag wins
+    x, y = x_y(case, LetterOptions())
+    assert 110 <= x <= 115, x  # no setting: the DL default
+
+
 @pytest.mark.parametrize("window", [Window(), Window(top=45, left=100, width=90, height=40)])
 def test_docx_recipient_in_a_page_anchored_frame_at_the_window(case, rates, window):
     import re

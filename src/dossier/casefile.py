@@ -127,6 +127,7 @@ CASE: Spec = {
     "currency": (("enum", ("EUR",)), False),
     "court": ("str", False),
     "templates": ("str", False),
+    "envelope_window": ("str", False),
     "ladder": (("map", "int"), False),
     "creditor": (CREDITOR, True),
     "debtor": (DEBTOR, True),
@@ -555,13 +556,21 @@ class _Builder:
             tpath = (self.root / templates).resolve()
             if not tpath.is_dir():
                 self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
+        window = None
+        if _v(self.data, "envelope_window") is not None:
+            from dossier.model import parse_window_mm
+
+            try:
+                window = parse_window_mm(_v(self.data, "envelope_window"))
+            except ValueError as e:
+                self.r.problem(_line(self.data, "envelope_window"), "envelope_window", str(e))
         if creditor is None or debtor is None or any(p.severity == "error" for p in self.r.problems):
             return None
         return Case(
             reference=_v(self.data, "reference") or self.root.name, root=self.root,
             creditor=creditor, debtor=debtor, terms=terms, invoices=invoices, payments=payments,
             credit_notes=credits, exhibits=exhibits, notices=notices, court=_v(self.data, "court"),
-            ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"),
+            ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"), envelope_window=window,
         )
 
 

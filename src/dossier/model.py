@@ -211,6 +211,8 @@ class Case:
     #: optional per-case templates folder (``templates:`` key)
     templates: Path | None = None
     currency: str = "EUR"
+    #: the envelope window of the user's envelopes, mm (top, left, width, height); None: DL default
+    envelope_window: tuple[float, float, float, float] | None = None
 
     @property
     def case_file(self) -> Path:
@@ -235,3 +237,16 @@ class Case:
         """The earliest formal notice recorded in the case file, if any."""
         found = sorted(self.notices_of("mise-en-demeure"), key=lambda n: n.date)
         return found[0] if found else None
+
+
+def parse_window_mm(text: str) -> tuple[float, float, float, float]:
+    """``"TOP,LEFT,WIDTH,HEIGHT"`` in millimetres from an A4 page's top-left corner (e.g.
+    ``"55,110,85,33"``, a DL window on the right); ValueError with the expected form."""
+    try:
+        parts = [float(x.strip().replace(" ", "")) for x in str(text).split(",")]
+    except ValueError:
+        parts = []
+    if len(parts) != 4 or any(v < 0 for v in parts) or parts[2] <= 0 or parts[3] <= 0 \
+            or parts[0] + parts[3] > 297 or parts[1] + parts[2] > 210:
+        raise ValueError(f"{text!r}: expected TOP,LEFT,WIDTH,HEIGHT in mm inside an A4 page, e.g. 55,110,85,33")
+    return (parts[0], parts[1], parts[2], parts[3])

@@ -44,7 +44,7 @@ LETTER_STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "de
 @click.option("--waive-penalties", is_flag=True,
               help="Échéancier: propose the principal only, penalties waived unless the plan fails.")
 @click.option("--window", default=None, metavar="TOP,LEFT,WIDTH,HEIGHT",
-              help="Envelope window frame in mm from the page's top-left corner (default 55,110,85,33: DL window on the right).")
+              help="Envelope window frame in mm from the page's top-left corner (default: the case's envelope_window, else 55,110,85,33: DL window on the right).")
 @click.option("--overlay", is_flag=True, help="Draw the window frame and fold marks, to check your envelopes.")
 @click.option("--smtp-config", type=click.Path(dir_okay=False), default=None,
               help="SMTP settings file (TOML, [smtp] table); default ~/.config/dossier/smtp.toml.")
@@ -72,7 +72,7 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
             raise click.BadParameter(f"{plan_rate!r} is not a percentage", param_hint="--plan-rate") from None
     options = LetterOptions(
         deadline_days=deadline_days,
-        window=Window.parse(window) if window else Window(),
+        window=Window.parse(window) if window else None,
         overlay=overlay,
         lrar_number=lrar_number,
         instalments=instalments,

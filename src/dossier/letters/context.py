@@ -49,13 +49,12 @@ class Window:
     @classmethod
     def parse(cls, text: str) -> "Window":
         """``"TOP,LEFT,WIDTH,HEIGHT"`` in mm, e.g. ``"55,110,85,33"``."""
+        from dossier.model import parse_window_mm
+
         try:
-            parts = [float(x) for x in text.split(",")]
-        except ValueError:
-            parts = []
-        if len(parts) != 4 or any(p < 0 for p in parts) or parts[0] + parts[3] > 297 or parts[1] + parts[2] > 210:
-            raise DossierError(f"--window: {text!r}: expected TOP,LEFT,WIDTH,HEIGHT in mm inside an A4 page, e.g. 55,110,85,33")
-        return cls(*parts)
+            return cls(*parse_window_mm(text))
+        except ValueError as e:
+            raise DossierError(f"--window: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,8 @@ class LetterOptions:
 
     #: days given by the mise en demeure (C. civ. 1344: a reasonable deadline; 8 is customary)
     deadline_days: int = 8
-    window: Window = Window()
+    #: None: the case's ``envelope_window``, else the DL default
+    window: Window | None = None
     #: draw the window frame and fold marks (to check a user's envelopes)
     overlay: bool = False
     #: registered-letter number printed on LRAR letters (from the La Poste slip)
@@ -359,7 +359,7 @@ def build_context(
         "plan_rate": options.plan_rate,
         "waive_penalties": options.waive_penalties,
         "attachments": attachments,
-        "window": options.window,
+        "window": options.window or (Window(*case.envelope_window) if case.envelope_window else Window()),
         "overlay": options.overlay,
         "petites_creances": petites_creances_open(claim.outstanding, claim.penalties),
         "has_devis": any(e.kind in ("devis", "bon-de-commande", "contrat") for e in case.exhibits),
