@@ -56,7 +56,7 @@ def test_winansi_widths_are_the_font_programs_own():
 @pytest.mark.parametrize("text, raw", [
     ("Pièce n° 3 — p. 1/2", "Pièce n° 3 — p. 1/2".encode("cp1252")),
     ("1\u202f300,00\u00a0€", b"1\xa0300,00\xa0\x80"),
-    ("Szőke Łódź", b"Szoke ?\xf3dz"),
+    ("Szőke Łódź Σ", b"Szoke L\xf3dz ?"),
     ("œuvre « citée »", "œuvre « citée »".encode("cp1252")),
 ])
 def test_winansi_encoding_keeps_french_and_degrades_the_rest(text, raw):
@@ -253,3 +253,26 @@ def test_a_large_result_comes_back_whole():
 
 
 
+
+
+def test_names_outside_winansi_are_typeset_by_weasyprint_not_mangled(tmp_path, awkward, rates):
+    """A Polish exhibit title cannot be drawn with the WinAnsi fonts: the bordereau and
+    table of contents then come from WeasyPrint, with every letter intact."""
+    from dossier.bundle import build_bundle
+    from dossier.casefile import load_case
+
+    root = write_case(tmp_path / "pl", [("correspondance", "Lettre de Łukasz Wróbel (Łódź)", "portrait.pdf")],
+                      files={"portrait.pdf": awkward["portrait.pdf"], "mail.eml": awkward["mail.eml"]})
+    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    reader = reader_of(r)
+    for title in ("Bordereau", "Sommaire"):
+        s = next(s for s in r.sections if s.title.startswith(title))
+        assert "Lettre de Łukasz Wróbel (Łódź)" in norm(reader.pages[s.first_page - 1].extract_text())
+
+
+def test_winansi_exact_tells_what_can_be_drawn_as_written():
+    from dossier.render.winansi import encode, exact
+
+    assert exact("Créances « œuvre » 1\u202f300,00\u00a0€ — Noël")
+    assert not exact("Łódź") and not exact("Σοφία")
+    assert encode("Łódź") == "Lódz".encode("cp1252")  # the stamps' header still reads well

@@ -10,8 +10,8 @@ matter — cover, requête or cover letter, bordereau, table of contents.
   depend on their own length. They are drawn directly (:mod:`dossier.bundle.tables`),
   laid out with an estimate of their length and again until that length no longer changes
   (one or two passes of a few milliseconds). A user who overrides
-  ``dossiers/bordereau.html`` or ``dossiers/toc.html`` gets them typeset by WeasyPrint
-  with the same loop.
+  ``dossiers/bordereau.html`` or ``dossiers/toc.html``, or a text outside WinAnsi (a name
+  in Polish or Greek), gets them typeset by WeasyPrint with the same loop.
 
 Links to dossier pages in the templates are written ``<a href="{{ link(N) }}">``
 (``LINK_PREFIX`` + N); :mod:`dossier.bundle.assemble` turns them into ``/Dest`` links.
@@ -111,6 +111,7 @@ def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n
     for _ in range(6):
         sections, exhibits, total, blanks = layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
         ctx = context(case, at, statement, court, purpose, sections, exhibits, journal, total)
+        html = html or not tables.can_draw(ctx)
         if html:
             doc = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
             counts = _section_pages(doc, ("section-bordereau", "section-toc"))

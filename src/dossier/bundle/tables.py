@@ -73,6 +73,19 @@ class _Page:
     links: list[Link] = field(default_factory=list)
 
 
+def can_draw(ctx: dict) -> bool:
+    """Whether every text of the bordereau and table of contents is in WinAnsi (French and
+    western European text is); a name in another script ("Łódź", "Σοφία") is typeset by
+    WeasyPrint instead, with fonts that have its glyphs."""
+    from dossier.render.winansi import exact
+
+    c = ctx["creditor"]
+    texts = [c.name, ctx["debtor"].name, ctx["case"].reference, c.address.city,
+             c.signatory.name if c.signatory else ""]
+    texts += [e.title for e in ctx["exhibits"]] + [s.title for s in ctx["sections"]]
+    return all(exact(t or "") for t in texts)
+
+
 # --------------------------------------------------------------------------- text
 
 

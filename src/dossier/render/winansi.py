@@ -27,8 +27,10 @@ FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 #: style -> resource name used in every page's /Font dictionary
 RESOURCE_NAMES = {"sans": "/DsSans", "sans-bold": "/DsSansB", "serif": "/DsSerif"}
 
+#: closest WinAnsi form of characters it lacks and that have no Unicode decomposition
 _SPACES = {0x202F: "\xa0", 0x2009: "\xa0", 0x2007: "\xa0", 0x2008: "\xa0", 0x200A: "\xa0", 0x2002: " ", 0x2003: " ",
-           0x2011: "-", 0x2010: "-", 0x2212: "-", 0x200B: "", 0xFEFF: ""}
+           0x2011: "-", 0x2010: "-", 0x2212: "-", 0x200B: "", 0xFEFF: "",
+           0x141: "L", 0x142: "l", 0x110: "D", 0x111: "d", 0x131: "i", 0x126: "H", 0x127: "h"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,18 @@ def encode(text: str) -> bytes:
         base = unicodedata.normalize("NFKD", ch).encode("cp1252", "ignore")
         out.append(base or b"?")
     return b"".join(out)
+
+
+def exact(text: str) -> bool:
+    """Whether ``text`` is drawn as written (every character in WinAnsi, spaces aside)."""
+    try:
+        text.translate(_EXACT_SPACES).encode("cp1252")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+_EXACT_SPACES = {k: v for k, v in _SPACES.items() if v in ("\xa0", " ", "")}
 
 
 def pdf_literal(raw: bytes) -> bytes:
