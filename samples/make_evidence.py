@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import math
 import random
 import subprocess
 import sys
@@ -140,6 +141,64 @@ def signature_svg(seed: str, width: int = 190, height: int = 60) -> str:
             f'xmlns="http://www.w3.org/2000/svg"><path d="{" ".join(d)}" fill="none" '
             f'stroke="#1a2a6c" stroke-width="1.6" stroke-linecap="round" '
             f'stroke-linejoin="round"/></svg>')
+
+
+def barcode_svg(seed: str, width_mm: float, height_mm: float) -> str:
+    """A barcode-like stripe (not a decodable symbology): seeded bars, 0.25 mm module."""
+    rnd = random.Random(seed)
+    module = 0.25
+    x, rects = 0.0, []
+    while True:
+        w = module * rnd.choice((1, 1, 1, 2, 2, 3, 4))
+        if x + w > width_mm:
+            break
+        rects.append(f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="{height_mm}"/>')
+        x += w + module * rnd.choice((1, 1, 2, 2, 3))
+    return (f'<svg width="{width_mm}mm" height="{height_mm}mm" viewBox="0 0 {width_mm} {height_mm}" '
+            f'xmlns="http://www.w3.org/2000/svg"><g fill="#000">{"".join(rects)}</g></svg>')
+
+
+def postmark_svg(top: str, bottom: str, middle: tuple[str, str], *, size_mm: float = 27,
+                 angle: float = 0.0) -> str:
+    """A round date stamp ("timbre à date"): the office around the top, the département
+    around the bottom, the date in a band across the middle. Letters placed one by one."""
+    c = size_mm / 2
+    r_out, r_in = c - 0.4, c - 1.3
+    fs = 2.6
+    parts = [f'<circle cx="{c}" cy="{c}" r="{r_out}" fill="none" stroke="#222" stroke-width="0.45"/>',
+             f'<circle cx="{c}" cy="{c}" r="{r_in}" fill="none" stroke="#222" stroke-width="0.25"/>']
+    band = 3.6
+    for y in (c - band, c + band):
+        half = math.sqrt(r_in ** 2 - (y - c) ** 2)
+        parts.append(f'<line x1="{c - half:.2f}" y1="{y:.2f}" x2="{c + half:.2f}" y2="{y:.2f}" '
+                     f'stroke="#222" stroke-width="0.3"/>')
+
+    def arc(text: str, radius: float, upper: bool, size: float) -> None:
+        step = math.degrees(size * 0.66 / radius)
+        start = -step * (len(text) - 1) / 2
+        for i, ch in enumerate(text):
+            a = start + i * step
+            t = math.radians(a)
+            if upper:
+                x, y, rot = c + radius * math.sin(t), c - radius * math.cos(t), a
+            else:
+                x, y, rot = c + radius * math.sin(t), c + radius * math.cos(t), -a
+            parts.append(f'<text x="0" y="0" transform="translate({x:.2f},{y:.2f}) rotate({rot:.1f})" '
+                         f'text-anchor="middle" font-size="{size}">{esc(ch)}</text>')
+
+    arc(top, r_in - 2.9, True, 2.9)
+    arc(bottom, r_in - 0.7, False, 2.1)
+    parts.append(f'<text x="{c}" y="{c - 0.4:.2f}" text-anchor="middle" font-size="3.1" '
+                 f'font-weight="bold">{esc(middle[0])}</text>')
+    parts.append(f'<text x="{c}" y="{c + 2.8:.2f}" text-anchor="middle" font-size="2.6">{esc(middle[1])}</text>')
+    return (f'<svg class=postmark width="{size_mm}mm" height="{size_mm}mm" viewBox="0 0 {size_mm} {size_mm}" '
+            f'xmlns="http://www.w3.org/2000/svg"><g transform="rotate({angle} {c} {c})" fill="#222" '
+            f'font-family="Liberation Sans" font-size="{fs}" opacity="0.8">{"".join(parts)}</g></svg>')
+
+
+def checkbox(checked: bool) -> str:
+    """A printed tick box, crossed or not."""
+    return f'<span class=cb>{"X" if checked else ""}</span>'
 
 
 BASE_CSS = """
@@ -963,6 +1022,73 @@ def make_consumer_renovation(out: Out) -> None:
     write_pdf(out, ctx, "pieces/mise-en-demeure.pdf", html,
               title="Mise en demeure — facture F2025-098", when=at(med["date"], 17, 40))
 
+    # the signed avis de réception of that LRAR (the pink card, scanned at its real size,
+    # 148 x 105 mm, with a margin of the scanner's glass around it): notices[].receipt_file
+    number, received = med["lrar_number"], med["received"]
+    got = d_short(received)
+    postmark = postmark_svg("EGUILLES", "BOUCHES-DU-RHÔNE", (received.strftime("%d-%m"), str(received.year)),
+                            angle=-14)
+    css = """@page { size: 160mm 117mm; margin: 0 }
+    body { font-family: 'Liberation Sans', sans-serif; font-size: 8pt; line-height: 1.25; margin: 0; }
+    .card { position: absolute; left: 5mm; top: 6mm; width: 148mm; height: 105mm; box-sizing: border-box;
+            background: #f4d3db; border-radius: 1.5mm; padding: 4mm 4.5mm; }
+    .hdr { display: flex; justify-content: space-between; align-items: flex-start; }
+    .brand { font-size: 7pt; letter-spacing: 0.3pt; }
+    .title { font-size: 16pt; font-weight: bold; letter-spacing: 0.6pt; margin-top: 0.6mm; }
+    .sub { font-size: 7.4pt; margin-top: 0.8mm; }
+    .num { text-align: center; }
+    .num .lbl { font-size: 6.2pt; text-align: left; }
+    .num b { font-size: 10.5pt; letter-spacing: 0.8pt; font-family: 'Liberation Mono', monospace; }
+    .grid { display: flex; gap: 2.5mm; margin-top: 3mm; }
+    .f { border: 0.5pt solid #000; background: #fbeef1; padding: 1.2mm 1.6mm; box-sizing: border-box; }
+    .lbl { font-size: 6.4pt; text-transform: uppercase; letter-spacing: 0.2pt; }
+    .hand { font-family: 'Liberation Serif', serif; font-style: italic; font-size: 12.5pt; color: #1a2a6c;
+            display: inline-block; transform: rotate(-1.5deg); }
+    .line { display: flex; align-items: baseline; gap: 1.5mm; margin: 0.6mm 0 1.2mm 0; }
+    .cb { display: inline-block; width: 2.6mm; height: 2.6mm; border: 0.5pt solid #000; background: #fff;
+          font: bold 7pt 'Liberation Sans', sans-serif; line-height: 2.6mm; text-align: center;
+          vertical-align: -0.5mm; color: #1a2a6c; }
+    .addr { font-size: 9.6pt; line-height: 1.3; margin-top: 0.5mm; }
+    .sig svg { display: block; margin: -1mm 0 -1.5mm 6mm; }
+    .stampzone { position: relative; height: 37mm; }
+    .postmark { position: absolute; left: 6mm; top: 5mm; }
+    .foot { font-size: 6.4pt; margin-top: 2mm; display: flex; justify-content: space-between; }
+    """
+    html = f"""<div class=card>
+    <div class=hdr>
+      <div><div class=brand>LA POSTE · COURRIER</div>
+        <div class=title>AVIS DE RÉCEPTION</div>
+        <div class=sub>{checkbox(True)} Lettre recommandée &nbsp; {checkbox(False)} Colis recommandé</div>
+        <div class=sub>Niveau de garantie : &nbsp;{checkbox(True)} R1 &nbsp;{checkbox(False)} R2 &nbsp;{checkbox(False)} R3</div></div>
+      <div class=num><div class=lbl>N° de l'envoi</div>{barcode_svg("ar:" + number, 52, 9)}<br><b>{esc(number)}</b></div>
+    </div>
+    <div class=grid>
+      <div class=f style="width:88mm">
+        <div class=line><span class=lbl>Présenté / Avisé le :</span> <span class=hand>{got}</span></div>
+        <div class=line><span class=lbl><b>Distribué le :</b></span> <span class=hand>{got}</span></div>
+        <div style="font-size:7.4pt; margin: 0.4mm 0 1.6mm 0">{checkbox(True)} au destinataire &nbsp;
+          {checkbox(False)} à son mandataire &nbsp; (pièce d'identité vérifiée)</div>
+        <div class=lbl>Signature du destinataire ou de son mandataire :</div>
+        <div class=sig>{signature_svg('sophie-lefevre')}</div>
+        <div class=line><span class=lbl>Nom du signataire (en capitales) :</span> <span class=hand>S. LEFÈVRE</span></div>
+      </div>
+      <div class=f style="width:48.5mm">
+        <div class=lbl>Timbre à date du bureau distributeur</div>
+        <div class=stampzone>{postmark}</div>
+      </div>
+    </div>
+    <div class=grid>
+      <div class=f style="width:68mm"><div class=lbl>Adresse du destinataire</div>
+        <div class=addr>Madame Sophie Lefèvre<br>{'<br>'.join(esc(x) for x in addr_lines(dr))}</div></div>
+      <div class=f style="width:68.5mm"><div class=lbl><b>À retourner à</b> (expéditeur)</div>
+        <div class=addr><b>{esc(cr['name'])}</b><br>{'<br>'.join(esc(x) for x in addr_lines(cr))}</div></div>
+    </div>
+    <div class=foot><span>À remplir par l'agent distributeur au moment de la distribution · à renvoyer à
+      l'expéditeur par le premier courrier.</span><span>Document fictif</span></div>
+    </div>"""
+    img = scan(html, seed="cr-ar", angle=0.9, css=css)
+    write_jpeg(out, ctx.root / "pieces/avis-de-reception-mise-en-demeure.jpg", img)
+
 
 # --------------------------------------------------------------------------- main
 
@@ -971,8 +1097,9 @@ def referenced_files(ctx: Ctx) -> set[Path]:
     files = set()
     for key in ("invoices", "credit_notes", "exhibits", "notices"):
         for rec in ctx.case.get(key) or ():
-            if rec.get("file"):
-                files.add(ctx.root / rec["file"])
+            for field in ("file", "receipt_file"):
+                if rec.get(field):
+                    files.add(ctx.root / rec[field])
     return files
 
 

@@ -549,6 +549,7 @@ def test_sample_dossiers(sample, purpose, rates):
     reader = reader_of(r)
     assert len(reader.pages) == r.pages == r.front_pages + sum(e.pages for e in r.exhibits)
     cited = {Path(x.file).resolve() for x in (*case.exhibits, *case.invoices, *case.credit_notes, *case.notices) if x.file}
+    cited |= {Path(n.receipt_file).resolve() for n in case.notices if n.receipt_file}
     assert {Path(e.file).resolve() for e in r.exhibits} == cited  # every evidence file, once
     for e in r.exhibits:
         page = reader.pages[e.first_page - 1]
