@@ -12,12 +12,12 @@ from dossier.errors import DossierError
 
 
 def samples_dir() -> Path:
-    """The bundled ``samples/`` folder (in a source checkout or an editable install)."""
-    here = Path(__file__).resolve()
-    for candidate in (here.parent / "samples", here.parents[2] / "samples"):
-        if candidate.is_dir() and any(candidate.glob("*/case.yaml")):
-            return candidate
-    raise DossierError("the sample cases are not installed: run the demo from a source checkout (./dev demo)")
+    """The sample cases shipped in the package (``dossier/samples/``; the checkout's
+    top-level ``samples/`` is a link to it)."""
+    here = Path(__file__).resolve().parent / "samples"
+    if here.is_dir() and any(here.glob("*/case.yaml")):
+        return here
+    raise DossierError(f"{here}: the sample cases are missing from this installation; reinstall dossier")
 
 
 def run_demo(output: Path, at: date) -> Iterator[str]:
