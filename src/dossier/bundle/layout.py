@@ -103,7 +103,8 @@ def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n
     """Lay out the bordereau and the table of contents after a cover of ``n_cover`` and an
     application of ``n_app`` pages; returns (sections, exhibits, total pages, blank pages,
     pages) where pages are :class:`~dossier.bundle.tables.DrawnPage` objects, or pypdf
-    pages from WeasyPrint when the user overrides the templates."""
+    pages from WeasyPrint when the user overrides the templates or a text is outside
+    WinAnsi."""
     from dossier.bundle import tables
 
     html = _overridden(case, ("dossiers/bordereau.html", "dossiers/toc.html"))
@@ -111,7 +112,7 @@ def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n
     for _ in range(6):
         sections, exhibits, total, blanks = layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
         ctx = context(case, at, statement, court, purpose, sections, exhibits, journal, total)
-        html = html or not tables.can_draw(ctx)
+        html = html or not tables.can_draw(ctx)  # (the same on every pass: texts, not page numbers)
         if html:
             doc = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
             counts = _section_pages(doc, ("section-bordereau", "section-toc"))
