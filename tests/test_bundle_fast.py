@@ -276,3 +276,11 @@ def test_winansi_exact_tells_what_can_be_drawn_as_written():
     assert exact("Créances « œuvre » 1\u202f300,00\u00a0€ — Noël")
     assert not exact("Łódź") and not exact("Σοφία")
     assert encode("Łódź") == "Lódz".encode("cp1252")  # the stamps' header still reads well
+
+
+@pytest.mark.parametrize("text, cpus", [("max 100000\n", None), ("150000 100000\n", 1.5), ("50000 100000", 0.5),
+                                        ("garbage", None)])
+def test_cgroup_cpu_quota_is_read(text, cpus):
+    from dossier.bundle.background import _cgroup2
+
+    assert _cgroup2(text) == cpus

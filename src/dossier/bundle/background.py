@@ -8,7 +8,7 @@ same bytes as running the function in the parent, so the dossier does not depend
 which way it ran. The function runs in the parent instead when:
 
 - the platform has no ``fork`` or is not Linux (forking is unsafe on macOS);
-- only one CPU is available to the process;
+- only one CPU is available to the process (affinity, or a container's CPU quota);
 - the process has more than one native thread (a fork copies only the calling thread,
   and a lock held by another one would never be released in the child);
 - ``DOSSIER_NO_FORK`` is set;
@@ -32,11 +32,45 @@ def can_fork() -> bool:
     if os.environ.get("DOSSIER_NO_FORK") or not sys.platform.startswith("linux") or not hasattr(os, "fork"):
         return False
     try:
-        if len(os.sched_getaffinity(0)) < 2:
+        if len(os.sched_getaffinity(0)) < 2 or cpu_quota() < 1.5:
             return False
         return len(os.listdir("/proc/self/task")) == 1
     except OSError:
         return False
+
+
+def cpu_quota() -> float:
+    """CPUs this process may use by its cgroup's quota (a container limited to one CPU
+    gains nothing from a second process); infinity when unlimited or unknown."""
+    for path, parse in (("/sys/fs/cgroup/cpu.max", _cgroup2), ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", _cgroup1)):
+        try:
+            text = open(path, encoding="ascii").read()
+        except OSError:
+            continue
+        value = parse(text)
+        if value is not None:
+            return value
+    return float("inf")
+
+
+def _cgroup2(text: str) -> float | None:
+    """``cpu.max``: "max 100000" or "150000 100000" (quota and period, µs)."""
+    parts = text.split()
+    if len(parts) == 2 and parts[0] != "max":
+        try:
+            return int(parts[0]) / int(parts[1])
+        except (ValueError, ZeroDivisionError):
+            return None
+    return None
+
+
+def _cgroup1(text: str) -> float | None:
+    try:
+        quota = int(text.strip())
+        period = int(open("/sys/fs/cgroup/cpu/cpu.cfs_period_us", encoding="ascii").read().strip())
+    except (OSError, ValueError):
+        return None
+    return quota / period if quota > 0 and period > 0 else None
 
 
 class Background:
