@@ -252,7 +252,7 @@ def bordereau(ctx: dict) -> list[DrawnPage]:
 
         blocks.append(_Block(height, draw, in_table=True))
     if not exhibits:
-        blocks.append(_paragraph("Aucune pièce.", "serif", size))
+        blocks.append(_paragraph("Aucune pièce.", "serif", size, before=PAD))
     n = len(exhibits)
     blocks.append(_paragraph(
         f"{n} pièce{'s' if n > 1 else ''} ; dossier de {total} pages numérotées de 1 à {total}. "
