@@ -756,7 +756,7 @@ def test_each_penalty_period_cites_its_basis_given_once_in_a_note(rates):
     from dossier.fmt import money, rate
 
     case = load_case(SAMPLES / "studio-graphique", AT)
-    r = build_bundle(case, AT, rates, with_docx=False)
+    r = build_bundle(case, AT, rates)
     text = "\n".join(_front_lines(r, "Requête"))
     bases = []
     for inv in r.statement.invoices:
@@ -770,6 +770,19 @@ def test_each_penalty_period_cites_its_basis_given_once_in_a_note(rates):
     assert len(bases) == 3
     for k, b in enumerate(bases, start=1):
         assert len(re.findall(rf"^\({k}\) {re.escape(norm(b))}$", text, re.M)) == 1, (k, b)
+    # the DOCX the lawyer edits says the same
+    import docx as python_docx
+
+    d = python_docx.Document(io.BytesIO(r.docx))
+    paragraphs = [p.text for p in d.paragraphs]
+    for k, b in enumerate(bases, start=1):
+        assert paragraphs.count(f"({k}) {b}") == 1
+    cells = [[c.text for c in row.cells] for t in d.tables for row in t.rows]
+    for inv in r.statement.invoices:
+        for p in inv.periods:
+            k = bases.index(p.basis) + 1
+            assert [f"n° {inv.number}", f"du {p.start:%d/%m/%Y} au {p.end:%d/%m/%Y}", str(p.days), money(p.base),
+                    f"{rate(p.rate)} ({k})", money(p.amount)] in cells
 
 
 def _front_lines(r, title_prefix):

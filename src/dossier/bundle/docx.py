@@ -108,13 +108,21 @@ def requete_docx(ctx: dict) -> bytes:
     _table(doc, rows, widths=(3.5, 2.0, 2.0, 2.4, 2.0, 2.3, 2.4))
 
     doc.add_heading(f"b) {pen_label} arrêtés au {f.date_long(at)}", level=2)
-    rows = [("Facture", "Période", "Jours", "Base", "Taux", "Montant", "Fondement")]
+    # each distinct basis once, as a numbered note the rate cites (as in the PDF)
+    bases: list[str] = []
+    rows = [("Facture", "Période", "Jours", "Base", "Taux annuel", "Montant")]
     for inv in st.invoices:
         for per in inv.periods:
+            if per.basis not in bases:
+                bases.append(per.basis)
             rows.append((f"n° {inv.number}", f"du {f.date_short(per.start)} au {f.date_short(per.end)}", str(per.days),
-                         f.money(per.base), f.rate(per.rate), f.money(per.amount), per.basis))
-    rows.append(("Total", "", "", "", "", f.money(st.penalties), ""))
-    _table(doc, rows, widths=(2.3, 3.1, 1.3, 2.3, 1.5, 2.0, 4.1))
+                         f.money(per.base), f"{f.rate(per.rate)} ({bases.index(per.basis) + 1})", f.money(per.amount)))
+    rows.append(("Total", "", "", "", "", f.money(st.penalties)))
+    _table(doc, rows, widths=(2.8, 4.4, 1.4, 2.8, 2.6, 2.6))
+    if bases:
+        doc.add_paragraph("Fondement des taux :")
+        for k, basis in enumerate(bases, start=1):
+            doc.add_paragraph(f"({k}) {basis}")
     if b2b:
         doc.add_heading("c) Indemnités forfaitaires pour frais de recouvrement", level=2)
         rows = [("Facture", "Fondement", "Montant")]
