@@ -284,3 +284,13 @@ def test_cgroup_cpu_quota_is_read(text, cpus):
     from dossier.bundle.background import _cgroup2
 
     assert _cgroup2(text) == cpus
+
+
+def test_an_absurdly_long_title_is_cut_to_fit_one_page():
+    from dossier.bundle import tables
+    from dossier.render.winansi import font
+
+    lines = tables._cap(tables.wrap("mot " * 3000, "serif", 9.5, tables.B_DESC_W), "serif", 9.5, tables.B_DESC_W)
+    assert len(lines) == tables.MAX_ROW_LINES and lines[-1].endswith(" …")
+    assert font("serif").width(lines[-1], 9.5) <= tables.B_DESC_W
+    assert tables.MAX_ROW_LINES * 9.5 * tables.LINE + 2 * tables.PAD < tables.TOP - tables.BOTTOM - 60

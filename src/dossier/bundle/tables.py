@@ -114,6 +114,20 @@ def wrap(text: str, style: str, size: float, width: float) -> list[str]:
     return lines
 
 
+#: a row never runs past one page: longer descriptions end with "…" (the file name and
+#: the exhibit itself are still there; a title of 30 lines is a data-entry accident)
+MAX_ROW_LINES = 30
+
+
+def _cap(lines: list[str], style: str, size: float, width: float) -> list[str]:
+    if len(lines) <= MAX_ROW_LINES:
+        return lines
+    last = lines[MAX_ROW_LINES - 1]
+    while last and font(style).width(last + " …", size) > width:
+        last = last[:-1]
+    return lines[:MAX_ROW_LINES - 1] + [last.rstrip() + " …"]
+
+
 def _text(ops: list[bytes], x: float, y: float, text: str, style: str, size: float,
           color=BLACK, spacing: float = 0.0) -> None:
     f = font(style)
@@ -232,7 +246,7 @@ def bordereau(ctx: dict) -> list[DrawnPage]:
         if e.group != previous_group:
             blocks.append(_group_row(ctx["group_titles"][e.group]))
             previous_group = e.group
-        lines = wrap(e.title, "serif", size, B_DESC_W)
+        lines = _cap(wrap(e.title, "serif", size, B_DESC_W), "serif", size, B_DESC_W)
         height = len(lines) * lh + 2 * PAD
         pages = f"p. {e.first_page}" if e.pages == 1 else f"p. {e.first_page} à {e.last_page}"
         when = date_short(e.date) if e.date else "—"
@@ -330,7 +344,7 @@ def toc(ctx: dict) -> list[DrawnPage]:
         blocks.append(_Block(height, draw, in_table=True))
         first_row = False
     for e in ctx["exhibits"]:
-        lines = wrap(e.title, "serif", size, T_TITLE_W)
+        lines = _cap(wrap(e.title, "serif", size, T_TITLE_W), "serif", size, T_TITLE_W)
         height = len(lines) * lh + 2 * PAD
 
         def draw(top, ops, links, e=e, lines=lines, height=height):
