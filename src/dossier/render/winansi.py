@@ -48,9 +48,6 @@ class WinAnsiFont:
     stem_v: int
     serif: bool
 
-    def encode(self, text: str) -> bytes:
-        return encode(text)
-
     def width(self, text: str, size: float) -> float:
         """Advance width of ``text`` at ``size`` points (no kerning)."""
         w, miss = self.widths, self.missing_width
