@@ -58,7 +58,7 @@ def awkward(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def awkward_case(tmp_path_factory, awkward):
-    from test_bundle import GOOD, write_case
+    from helpers import GOOD, write_case
 
     exhibits = [(k, t, f, "secret" if f == "encrypted.pdf" else None) for k, t, f, _ in GOOD]
     return write_case(tmp_path_factory.mktemp("case") / "awk", exhibits, files=awkward)
@@ -66,7 +66,7 @@ def awkward_case(tmp_path_factory, awkward):
 
 @pytest.fixture(scope="session")
 def built(awkward_case, rates):
-    from test_bundle import AT
+    from helpers import AT
 
     from dossier.bundle import build_bundle
     from dossier.casefile import load_case

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from test_bundle import AT, GOOD, lines_of, make_awkward, norm, reader_of, write_case
+from helpers import AT, GOOD, lines_of, make_awkward, norm, reader_of, write_case
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, run_cli
+from helpers import ROOT, SAMPLES, run_cli
 from dossier.casefile import check_case, load_case
 from dossier.errors import CaseFileError
 

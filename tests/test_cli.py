@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, SAMPLES, run_cli
+from helpers import ROOT, SAMPLES, run_cli
 
 
 def test_help_lists_every_command_and_readme_documents_them():

@@ -52,7 +52,7 @@ def test_named_court_overrides_and_needs_no_check():
 
 
 def test_samples(rates):
-    from conftest import SAMPLES
+    from helpers import SAMPLES
     from dossier.casefile import load_case
 
     assert court_for_case(load_case(SAMPLES / "atelier-martin")).kind == TC

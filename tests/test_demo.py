@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
-from conftest import run_cli
+from helpers import run_cli
 from dossier.fmt import amount_in_words, money
 
 STAGES = ["rappel-preventif", "relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure"]

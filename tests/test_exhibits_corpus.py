@@ -10,8 +10,8 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from conftest import SHARED
-from test_bundle import AT, norm, write_case
+from helpers import SHARED
+from helpers import AT, norm, write_case
 
 CORPUS = SHARED / "evidence-corpus"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/evidence-corpus not available")

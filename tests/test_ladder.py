@@ -15,7 +15,7 @@ from dossier.ladder import history, next_step, outstanding_by_invoice
 from dossier.letters.schedule import compute_schedule
 from dossier.model import Notice, Payment
 
-from test_letters import make_case
+from helpers import make_case
 
 DUE = date(2026, 4, 1)  # F2026-014; F2026-021 is due 2026-05-10
 

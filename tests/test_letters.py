@@ -21,73 +21,8 @@ from dossier.model import (
     Address, Bank, Case, Exhibit, Invoice, Notice, Party, Payment, Person, Terms,
 )
 
-AT = date(2026, 6, 15)
-STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure")
-MM = 72 / 25.4
-
-
-def _pdf_file(path: Path) -> Path:
-    w = PdfWriter()
-    w.add_blank_page(595, 842)
-    with open(path, "wb") as f:
-        w.write(f)
-    return path
-
-
-def make_case(root: Path, *, consumer: bool = False, debtor_name: str = "Dupont & Fils <Père>",
-              notices: tuple = (), invoices=None, payments=None, email: str | None = "compta@dupont.example") -> Case:
-    """A B2B (or consumer) case with two overdue invoices, one partial payment, a signed
-    quote; evidence files created in ``root/pieces``."""
-    pieces = root / "pieces"
-    pieces.mkdir(parents=True, exist_ok=True)
-    if invoices is None:
-        invoices = (
-            Invoice("F2026-014", date(2026, 3, 2), date(2026, 4, 1), D("4800.00"), D("4000.00"), _pdf_file(pieces / "F2026-014.pdf")),
-            Invoice("F2026-021", date(2026, 4, 10), date(2026, 5, 10), D("1234.56"), D("1028.80"), _pdf_file(pieces / "F2026-021.pdf")),
-        )
-    if payments is None:
-        payments = (Payment(date(2026, 4, 20), D("1000.00"), "F2026-014"),)
-    creditor = Party(
-        name="Atelier Martin",
-        address=Address(("12 rue de la Paix",), "69002", "Lyon"),
-        legal_form="SARL", capital=D("10000"), siren="732829320", siret="73282932000017", rcs_city="Lyon",
-        vat_number="FR44732829320", email="comptabilite@atelier-martin.example", phone="04 72 00 00 00",
-        signatory=Person("Claire Martin", "Gérante"),
-        bank=Bank("FR7630006000011234567890189", "AGRIFRPP", "Crédit Agricole"),
-        payment_link="https://pay.example/abc",
-    )
-    if consumer:
-        debtor = Party(name=debtor_name, kind="consumer", address=Address(("3 allée des Tilleuls", "Bâtiment B"), "38000", "Grenoble"), email=email)
-    else:
-        debtor = Party(
-            name=debtor_name, address=Address(("5 place Grenette",), "38000", "Grenoble"), legal_form="SAS",
-            siren="539749960", representative=Person("Paul Dupont", "Président"), email=email, phone="04 76 00 00 00",
-        )
-    return Case(
-        reference="AM-2026-014", root=root, creditor=creditor, debtor=debtor, terms=Terms(),
-        invoices=invoices, payments=payments,
-        exhibits=(Exhibit("devis", "Devis D-2026-031 signé", _pdf_file(pieces / "devis.pdf"), date(2026, 2, 12)),),
-        notices=notices,
-    )
-
-
-def pdf_text(data: bytes) -> str:
-    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
-
-
-def docx_text(data: bytes) -> str:
-    from docx import Document
-
-    doc = Document(io.BytesIO(data))
-    parts = [p.text for p in doc.paragraphs]
-    for t in doc.tables:
-        for row in t.rows:
-            parts.append(" | ".join(c.text for c in row.cells))
-    return "\n".join(parts)
-
-
-def _norm(s: str) -> str:
-    return " ".join(s.replace("\u00a0", " ").replace("\u202f", " ").split())
+from helpers import AT, MM, STAGES, docx_text, make_case, pdf_text  # noqa: F401
+from helpers import squash as _norm
 
 
 @pytest.fixture
@@ -357,7 +292,7 @@ def test_byte_identical_across_processes(tmp_path, rates):
     here = {n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}
     script = (
         "import sys, hashlib, json; from pathlib import Path; sys.path.insert(0, sys.argv[2]);"
-        "from test_letters import make_case, AT; from dossier.law.rates import load_rates;"
+        "from helpers import make_case, AT; from dossier.law.rates import load_rates;"
         "from dossier.law.penalties import compute_statement; from dossier.letters import render_stage;"
         "c = make_case(Path(sys.argv[1])); r = render_stage(c, 'mise-en-demeure', AT, compute_statement(c, AT, load_rates(user_file=False)));"
         "print(json.dumps({n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}))"

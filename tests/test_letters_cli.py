@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 
 AT = "2026-06-15"
 

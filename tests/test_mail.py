@@ -16,7 +16,7 @@ from dossier.law.penalties import compute_statement
 from dossier.letters import LetterOptions, render_stage, write_stage
 from dossier.mail import SmtpConfig
 
-from test_letters import AT, make_case
+from helpers import AT, make_case
 
 
 def parse(raw: bytes):
@@ -56,7 +56,7 @@ def test_relance_1_email_parts_and_attachments(case, rates):
     names = attachment_names(msg)
     assert names == ["F2026-014.pdf", "F2026-021.pdf", "devis.pdf", "RIB-Atelier-Martin.pdf"]
     rib = next(p for p in msg.iter_attachments() if p.get_filename().startswith("RIB"))
-    from test_letters import _norm, pdf_text
+    from helpers import pdf_text, squash as _norm
 
     rib_text = _norm(pdf_text(rib.get_content()))
     assert "Relevé d'identité bancaire" in rib_text and "AGRIFRPP" in rib_text
@@ -191,7 +191,7 @@ def test_cli_letter_send_over_smtp(tmp_path, smtp_server):
     """`dossier letter relance-1 CASE --send` through the real entry point."""
     import shutil
 
-    from conftest import run_cli
+    from helpers import run_cli
 
     sink, config = smtp_server
     src = Path(__file__).resolve().parent.parent / "samples" / "atelier-martin"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from helpers import run_cli
 from dossier.errors import RateTableError
 from dossier.law.deadlines import deadline, is_working_day
 from dossier.law.rates import load_rates, parse_ecb_sdmx_csv

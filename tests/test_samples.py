@@ -7,7 +7,7 @@ from decimal import Decimal as D
 
 import pytest
 
-from conftest import SAMPLES, run_cli
+from helpers import SAMPLES, run_cli
 from dossier.casefile import load_case
 from dossier.law.penalties import compute_statement
 
