@@ -66,10 +66,10 @@ def awkward_case(tmp_path_factory, awkward):
 
 @pytest.fixture(scope="session")
 def built(awkward_case, rates):
-    from helpers import AT
+    from helpers import AT, state_of
 
     from dossier.bundle import build_bundle
     from dossier.casefile import load_case
 
     case = load_case(awkward_case, AT)
-    return case, build_bundle(case, AT, rates)
+    return case, build_bundle(state_of(case, AT, rates))

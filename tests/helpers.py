@@ -239,3 +239,17 @@ def invoke(*args, env: dict | None = None, input: str | None = None) -> tuple[in
             else:
                 os.environ[k] = v
     return code, out.getvalue(), err.getvalue()
+
+
+def state_of(case: Case, at: date = AT, rates=None, journal=None):
+    """The case snapshot of an in-memory case (its journal read from ``case.root`` unless
+    ``journal`` is given), as :func:`dossier.snapshot.open_case` builds it from a folder."""
+    from dossier.journal import read_journal
+    from dossier.snapshot import build_state
+
+    if rates is None:
+        from dossier.law.rates import load_rates
+
+        rates = load_rates(user_file=False)
+    entries = read_journal(case) if journal is None else tuple(journal)
+    return build_state(case, at, rates, entries)

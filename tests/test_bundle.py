@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from helpers import AT, GOOD, SAMPLES, lines_of, make_awkward, norm, reader_of, run_cli, sample_copy, write_case  # noqa: F401
+from helpers import state_of  # noqa: E402
+from helpers import AT, CASE_YAML, GOOD, SAMPLES, lines_of, make_awkward, norm, reader_of, run_cli, sample_copy, write_case  # noqa: F401
 
 # --------------------------------------------------------------------------- structure
 
@@ -178,10 +179,10 @@ def test_two_runs_are_byte_identical(awkward_case, rates, built):
     from dossier.casefile import load_case
 
     case = load_case(awkward_case, AT)
-    again = build_bundle(case, AT, rates)
+    again = build_bundle(state_of(case, AT, rates))
     assert again.pdf == built[1].pdf
     assert again.docx == built[1].docx
-    later = build_bundle(case, date(2026, 6, 16), rates, with_docx=False)
+    later = build_bundle(state_of(case, date(2026, 6, 16), rates), with_docx=False)
     assert later.pdf != built[1].pdf  # the date is an input
 
 
@@ -193,7 +194,7 @@ def test_same_case_in_another_folder_gives_the_same_bytes(awkward_case, rates, b
 
     moved = tmp_path / "elsewhere" / "deeper" / "awk"
     shutil.copytree(awkward_case, moved)
-    assert build_bundle(load_case(moved, AT), AT, rates).pdf == built[1].pdf
+    assert build_bundle(state_of(load_case(moved, AT), AT, rates)).pdf == built[1].pdf
 
 
 # --------------------------------------------------------------------------- the requête
@@ -262,7 +263,7 @@ def test_named_court_is_used_and_no_check_note(tmp_path, awkward, rates):
 
     root = write_case(tmp_path / "c", [], court="Tribunal de commerce de Grenoble",
                       files={"portrait.pdf": awkward["portrait.pdf"], "mail.eml": awkward["mail.eml"]})
-    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates), with_docx=False)
     text = _front_text(r, "Requête")
     assert "Madame, Monsieur le Président du Tribunal de commerce de Grenoble" in text
     assert "Juridiction à vérifier" not in text
@@ -335,7 +336,7 @@ def test_wrong_password_is_refused(tmp_path, awkward, rates):
 
     root = write_case(tmp_path / "pw", [("contrat", "Contrat", "encrypted.pdf", "wrong")], files=awkward)
     with pytest.raises(EvidenceError, match=r"exhibits\[0\]\.password does not open"):
-        build_bundle(load_case(root, AT), AT, rates)
+        build_bundle(state_of(load_case(root, AT), AT, rates))
 
 
 def test_failed_run_leaves_previous_output_untouched(tmp_path, awkward, rates):
@@ -345,12 +346,12 @@ def test_failed_run_leaves_previous_output_untouched(tmp_path, awkward, rates):
 
     root = write_case(tmp_path / "c", [("contrat", "Contrat", "landscape.pdf")], files=awkward)
     out = tmp_path / "d.pdf"
-    result, path, docx = write_bundle(load_case(root, AT), AT, rates, output=out)
+    result, path, docx = write_bundle(state_of(load_case(root, AT), AT, rates), output=out)
     before = out.read_bytes()
     assert path == out and docx == tmp_path / "d-requete.docx" and before == result.pdf
     (root / "pieces" / "landscape.pdf").write_bytes(b"%PDF-1.7\n1 0 obj garbage")
     with pytest.raises(EvidenceError):
-        write_bundle(load_case(root, AT), AT, rates, output=out)
+        write_bundle(state_of(load_case(root, AT), AT, rates), output=out)
     assert out.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c", "d-requete.docx", "d.pdf"]
 
@@ -369,15 +370,15 @@ def test_max_size_downsamples_oversized_scans(tmp_path, awkward, rates):
     root = write_case(tmp_path / "big", [("bon-de-commande", "Scan lourd", "noise.png"),
                                          ("contrat", "Contrat scanné", "scan.pdf")], files=files)
     case = load_case(root, AT)
-    full = build_bundle(case, AT, rates, with_docx=False)
+    full = build_bundle(state_of(case, AT, rates), with_docx=False)
     assert full.size > 15_000_000 and full.downsampled_to_dpi is None
-    small = build_bundle(case, AT, rates, max_size=4_000_000, with_docx=False)
+    small = build_bundle(state_of(case, AT, rates), max_size=4_000_000, with_docx=False)
     assert small.size <= 4_000_000 and small.downsampled_to_dpi in (200, 150, 110)
     assert small.pages == full.pages
     assert any("scan.pdf" in w and "reduced to" in w for w in small.warnings)
-    assert build_bundle(case, AT, rates, max_size=4_000_000, with_docx=False).pdf == small.pdf  # deterministic
+    assert build_bundle(state_of(case, AT, rates), max_size=4_000_000, with_docx=False).pdf == small.pdf  # deterministic
     with pytest.raises(DossierError, match="--max-size"):
-        build_bundle(case, AT, rates, max_size=200_000, with_docx=False)
+        build_bundle(state_of(case, AT, rates), max_size=200_000, with_docx=False)
 
 
 def test_cli_prints_size_and_page_count(tmp_path):
@@ -418,7 +419,7 @@ def test_notices_sent_by_the_tool_come_from_the_journal(tmp_path, awkward, rates
         + line("dernier-avis", "2026-03-20", "generated", draft)
         + line("mise-en-demeure", "2026-04-02", "sent", sent, lrar_number="1A 000 111 2223 3"),
         encoding="utf-8")
-    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates), with_docx=False)
     titles = [e.title for e in r.exhibits]
     assert "Mise en demeure du 2 avril 2026 (lettre recommandée avec accusé de réception n° 1A 000 111 2223 3)" in titles
     assert not any("Dernier avis" in t for t in titles)  # generated, never sent: not a notice
@@ -440,7 +441,7 @@ def test_sample_dossiers(sample, purpose, rates):
     from dossier.casefile import load_case
 
     case = load_case(SAMPLES / sample, AT)
-    r = build_bundle(case, AT, rates, purpose=purpose, with_docx=False)
+    r = build_bundle(state_of(case, AT, rates), purpose=purpose, with_docx=False)
     reader = reader_of(r)
     assert len(reader.pages) == r.pages == r.front_pages + sum(e.pages for e in r.exhibits)
     cited = {Path(x.file).resolve() for x in (*case.exhibits, *case.invoices, *case.credit_notes, *case.notices) if x.file}
@@ -487,7 +488,7 @@ def test_long_toc_and_bordereau_over_several_pages_link_to_the_printed_pages(tmp
     files["mail.eml"] = tmp_path / "mail.eml"
     files["mail.eml"].write_bytes(make_awkward.eml_with_pdf(make_awkward.pdf_pages([(make_awkward.A4, "MARK-ATT")])))
     root = write_case(tmp_path / "long", exhibits, files=files)
-    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates), with_docx=False)
     reader = reader_of(r)
     bord = next(s for s in r.sections if s.title.startswith("Bordereau"))
     toc = next(s for s in r.sections if s.title == "Sommaire")
@@ -520,7 +521,7 @@ def test_duplex_starts_every_section_and_exhibit_on_a_right_hand_page(awkward_ca
     from dossier.bundle import build_bundle
     from dossier.casefile import load_case
 
-    r = build_bundle(load_case(awkward_case, AT), AT, rates, with_docx=False, duplex=True)
+    r = build_bundle(state_of(load_case(awkward_case, AT), AT, rates), with_docx=False, duplex=True)
     reader = reader_of(r)
     assert all(s.first_page % 2 == 1 for s in r.sections)
     assert all(e.first_page % 2 == 1 for e in r.exhibits)
@@ -651,7 +652,7 @@ def test_each_penalty_period_cites_its_basis_given_once_in_a_note(rates):
     from dossier.fmt import money, rate
 
     case = load_case(SAMPLES / "studio-graphique", AT)
-    r = build_bundle(case, AT, rates)
+    r = build_bundle(state_of(case, AT, rates))
     text = "\n".join(_front_lines(r, "Requête"))
     bases = []
     for inv in r.statement.invoices:
@@ -701,7 +702,7 @@ def test_avis_de_reception_of_a_notice_is_an_exhibit_cited_by_the_requete(tmp_pa
     (root / "case.yaml").write_text(text + (
         "  - {stage: mise-en-demeure, date: 2026-03-02, channel: lrar, lrar_number: \"1A 123 456 7890 1\",\n"
         "     received: 2026-03-04, file: pieces/med.pdf, receipt_file: pieces/ar.jpg}\n"), encoding="utf-8")
-    r = build_bundle(load_case(root, AT), AT, rates)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates))
     last = r.exhibits[-1]
     assert last.kind == "accuse-de-reception" and last.group == 5
     assert last.title == ("Avis de réception — Mise en demeure du 2 mars 2026 (lettre recommandée avec accusé de "

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from helpers import state_of  # noqa: E402
 from helpers import AT, GOOD, lines_of, make_awkward, norm, reader_of, write_case
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +122,7 @@ def long_built(long_case, rates):
     from dossier.bundle import build_bundle
     from dossier.casefile import load_case
 
-    return build_bundle(load_case(long_case, AT), AT, rates, with_docx=False)
+    return build_bundle(state_of(load_case(long_case, AT), AT, rates), with_docx=False)
 
 
 def test_bordereau_repeats_its_header_and_keeps_group_headings_with_a_row(long_built):
@@ -170,7 +171,7 @@ def test_overridden_bordereau_template_is_typeset_by_weasyprint(tmp_path, awkwar
                                                     "Bordereau des pièces (modèle du cabinet)"), encoding="utf-8")
     text = (root / "case.yaml").read_text(encoding="utf-8")
     (root / "case.yaml").write_text("templates: tpl\n" + text, encoding="utf-8")
-    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates), with_docx=False)
     reader = reader_of(r)
     bord = next(s for s in r.sections if s.title.startswith("Bordereau"))
     page = reader.pages[bord.first_page - 1]
@@ -186,11 +187,10 @@ def test_forked_and_in_process_dossiers_are_byte_identical(awkward_case, built):
     """The cover and requête typeset in a child process give the same file as in-process
     (DOSSIER_NO_FORK), and the same as the session's dossier."""
     code = (
-        "import sys; from datetime import date; from dossier.casefile import load_case; "
+        "import sys; from datetime import date; from dossier.snapshot import open_case; "
         "from dossier.law.rates import load_rates; from dossier.bundle import build_bundle; "
         "from dossier.bundle.background import can_fork; "
-        f"r = build_bundle(load_case({str(awkward_case)!r}, date(2026, 6, 15)), date(2026, 6, 15), "
-        "load_rates(user_file=False)); "
+        f"r = build_bundle(open_case({str(awkward_case)!r}, date(2026, 6, 15), load_rates(user_file=False))); "
         "sys.stdout.buffer.write(b'FORK' if can_fork() else b'SELF'); sys.stdout.buffer.write(r.pdf)"
     )
     outputs = {}
@@ -263,7 +263,7 @@ def test_names_outside_winansi_are_typeset_by_weasyprint_not_mangled(tmp_path, a
 
     root = write_case(tmp_path / "pl", [("correspondance", "Lettre de Łukasz Wróbel (Łódź)", "portrait.pdf")],
                       files={"portrait.pdf": awkward["portrait.pdf"], "mail.eml": awkward["mail.eml"]})
-    r = build_bundle(load_case(root, AT), AT, rates, with_docx=False)
+    r = build_bundle(state_of(load_case(root, AT), AT, rates), with_docx=False)
     reader = reader_of(r)
     for title in ("Bordereau", "Sommaire"):
         s = next(s for s in r.sections if s.title.startswith(title))

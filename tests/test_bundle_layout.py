@@ -11,6 +11,7 @@ from hypothesis import given, strategies as hst
 
 from dossier.bundle.collect import collect_exhibits
 from dossier.bundle.layout import layout
+from dossier.journal import JournalEntry, JournalFile
 from dossier.model import Address, Case, Exhibit, Invoice, Notice, Party, Source, Terms
 
 ADDR = Address(("1 rue A",), "69002", "Lyon")
@@ -50,11 +51,10 @@ def test_legal_order_groups_dates_and_duplicates(tmp_path):
         ],
     )
     journal = [
-        SimpleNamespace(stage="dernier-avis", date=date(2026, 2, 15), channel="email", status="sent", line=3,
-                        lrar_number=None, files=[SimpleNamespace(path="out/dernier-avis.eml", sha256="a"),
-                                                 SimpleNamespace(path="out/dernier-avis.pdf", sha256="b")]),
-        SimpleNamespace(stage="mise-en-demeure", date=date(2026, 2, 20), channel="lrar", status="generated", line=4,
-                        lrar_number=None, files=[SimpleNamespace(path="out/mise-en-demeure.pdf", sha256="c")]),
+        JournalEntry("dernier-avis", date(2026, 2, 15), "email", "sent", line=3,
+                     files=(JournalFile("out/dernier-avis.eml", "a"), JournalFile("out/dernier-avis.pdf", "b"))),
+        JournalEntry("mise-en-demeure", date(2026, 2, 20), "lrar", "generated", line=4,
+                     files=(JournalFile("out/mise-en-demeure.pdf", "c"),)),
     ]
     specs = collect_exhibits(c, journal)
     names = [s.file.name for s in specs]

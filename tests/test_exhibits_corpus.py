@@ -10,6 +10,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
+from helpers import state_of  # noqa: E402
 from helpers import SHARED
 from helpers import AT, norm, write_case
 
@@ -67,7 +68,7 @@ def corpus_bundle(tmp_path_factory, rates):
     exhibits = [("autre", n, n, "openpassword" if "password" in n else None) for n in names]
     root = write_case(tmp_path_factory.mktemp("corpus") / "c", exhibits, files=files)
     case = load_case(root, AT)
-    return build_bundle(case, AT, rates, with_docx=False)
+    return build_bundle(state_of(case, AT, rates), with_docx=False)
 
 
 def test_corpus_dossier_pages_stamps_and_count(corpus_bundle):

@@ -21,6 +21,7 @@ from dossier.model import (
     Address, Bank, Case, Exhibit, Invoice, Notice, Party, Payment, Person, Terms,
 )
 
+from helpers import state_of  # noqa: E402
 from helpers import AT, MM, STAGES, docx_text, make_case, pdf_text  # noqa: F401
 from helpers import squash as _norm
 
@@ -33,7 +34,7 @@ def case(tmp_path):
 @pytest.mark.parametrize("stage", STAGES)
 def test_every_stage_renders_with_the_decompte_figures(case, rates, stage):
     st = compute_statement(case, AT, rates)
-    r = render_stage(case, stage, AT, st)
+    r = render_stage(state_of(case, AT, rates), stage)
     assert set(r.files) >= {f"{stage}.pdf", f"{stage}.docx", f"{stage}.eml"}
     pdf = _norm(pdf_text(r.files[f"{stage}.pdf"]))
     docx = _norm(docx_text(r.files[f"{stage}.docx"]))
@@ -66,7 +67,7 @@ def test_every_stage_renders_with_the_decompte_figures(case, rates, stage):
 
 def test_letter_frame_sender_mentions_date_refs_lrar_signature(case, rates):
     st = compute_statement(case, AT, rates)
-    r = render_stage(case, "mise-en-demeure", AT, st, options=LetterOptions(lrar_number="1A 123 456 7890 1"))
+    r = render_stage(state_of(case, AT, rates), "mise-en-demeure", options=LetterOptions(lrar_number="1A 123 456 7890 1"))
     text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
     for needle in ("SARL au capital de 10 000 €", "RCS Lyon 732 829 320", "SIRET 73282932000017", "FR44732829320",
                    "Lyon, le 15 juin 2026", "Réf. :", "Objet :",
@@ -79,7 +80,7 @@ def test_letter_frame_sender_mentions_date_refs_lrar_signature(case, rates):
 
 def test_deadline_moves_off_public_holiday(case, rates):
     at = date(2026, 4, 30)  # + 8 days = Friday 8 May (Victoire 1945), then the weekend
-    r = render_stage(case, "mise-en-demeure", at, compute_statement(case, at, rates), formats=("pdf",))
+    r = render_stage(state_of(case, at, rates), "mise-en-demeure", formats=("pdf",))
     text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
     assert "au plus tard le 11 mai 2026" in text
     # F2026-021 is not due yet: left out of the claim, and said so
@@ -112,7 +113,7 @@ def test_recipient_lies_inside_the_envelope_window(case, rates, window, six_line
             case.debtor, address=Address(("Zone artisanale des Glières", "Bâtiment C, 2e étage", "12 rue des Alpes"), "38000", "Grenoble")))
         assert len(recipient_lines(case)) == 6
     st = compute_statement(case, AT, rates)
-    r = render_stage(case, "mise-en-demeure", AT, st, options=LetterOptions(window=window), formats=("pdf",))
+    r = render_stage(state_of(case, AT, rates), "mise-en-demeure", options=LetterOptions(window=window), formats=("pdf",))
     boxes = _glyph_boxes(r.files["mise-en-demeure.pdf"])
     page_h = 297 * MM
     left, right = window.left * MM, (window.left + window.width) * MM
@@ -135,10 +136,10 @@ def test_recipient_lies_inside_the_envelope_window(case, rates, window, six_line
 
 def test_pdf_docx_eml_are_byte_identical_across_renders(case, rates):
     st = compute_statement(case, AT, rates)
-    a = render_stage(case, "mise-en-demeure", AT, st)
-    b = render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates))
+    a = render_stage(state_of(case, AT, rates), "mise-en-demeure")
+    b = render_stage(state_of(case, AT, rates), "mise-en-demeure")
     assert a.files == b.files
-    c = render_stage(case, "mise-en-demeure", date(2026, 6, 16), compute_statement(case, date(2026, 6, 16), rates))
+    c = render_stage(state_of(case, date(2026, 6, 16), rates), "mise-en-demeure")
     assert c.files["mise-en-demeure.pdf"] != a.files["mise-en-demeure.pdf"]
     # DOCX: core properties and zip timestamps come from --at
     z = zipfile.ZipFile(io.BytesIO(a.files["mise-en-demeure.docx"]))
@@ -149,12 +150,12 @@ def test_pdf_docx_eml_are_byte_identical_across_renders(case, rates):
 
 def test_tone_first_late_payment_versus_chronic(tmp_path, rates):
     first = make_case(tmp_path / "a")
-    text = _norm(pdf_text(render_stage(first, "relance-1", AT, compute_statement(first, AT, rates), formats=("pdf",)).files["relance-1.pdf"]))
+    text = _norm(pdf_text(render_stage(state_of(first, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "simple oubli" in text and "pas le premier retard" not in text
     assert "ne pas tenir compte" in text  # disregard it if payment has left
     broken = (Notice("relance-2", date(2026, 5, 20), "phone", promised_date=date(2026, 5, 30)),)
     chronic = make_case(tmp_path / "b", notices=broken)
-    text = _norm(pdf_text(render_stage(chronic, "relance-1", AT, compute_statement(chronic, AT, rates), formats=("pdf",)).files["relance-1.pdf"]))
+    text = _norm(pdf_text(render_stage(state_of(chronic, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "pas le premier retard" in text and "engagement de paiement n'a pas été tenu" in text
     assert "simple oubli" not in text
 
@@ -163,7 +164,7 @@ def test_consumer_mise_en_demeure_has_legal_interest_and_no_indemnity(tmp_path, 
     c = make_case(tmp_path / "c", consumer=True, debtor_name="Mme Léa Durand")
     st = compute_statement(c, AT, rates)
     assert st.indemnities == 0
-    text = _norm(pdf_text(render_stage(c, "mise-en-demeure", AT, st, formats=("pdf",)).files["mise-en-demeure.pdf"]))
+    text = _norm(pdf_text(render_stage(state_of(c, AT, rates), "mise-en-demeure", formats=("pdf",)).files["mise-en-demeure.pdf"]))
     assert "1231-6" in text and "taux légal" in text
     assert "40 €" not in text and "Indemnité forfaitaire" not in text
     assert fmt.amount_in_words(st.total) in text
@@ -172,7 +173,7 @@ def test_consumer_mise_en_demeure_has_legal_interest_and_no_indemnity(tmp_path, 
 def test_echeancier_schedule_clause_and_signature_blocks(case, rates):
     st = compute_statement(case, AT, rates)
     opts = LetterOptions(instalments=4, first_instalment=date(2026, 7, 31), plan_rate=D("4.5"))
-    r = render_stage(case, "echeancier", AT, st, options=opts)
+    r = render_stage(state_of(case, AT, rates), "echeancier", options=opts)
     ctx = r.context
     sched = ctx["schedule"]
     assert len(sched) == 4 and sum(i.principal for i in sched) == ctx["plan_balance"] == st.total
@@ -185,7 +186,7 @@ def test_echeancier_schedule_clause_and_signature_blocks(case, rates):
 
 
 def test_relance_2_comes_with_a_phone_call_sheet(case, rates):
-    r = render_stage(case, "relance-2", AT, compute_statement(case, AT, rates), formats=("pdf",))
+    r = render_stage(state_of(case, AT, rates), "relance-2", formats=("pdf",))
     sheet = _norm(pdf_text(r.files["relance-2-fiche-appel.pdf"]))
     assert "Fiche d'appel" in sheet and "Date de paiement promise" in sheet and "04 76 00 00 00" in sheet
     assert len(PdfReader(io.BytesIO(r.files["relance-2-fiche-appel.pdf"])).pages) == 1
@@ -193,7 +194,7 @@ def test_relance_2_comes_with_a_phone_call_sheet(case, rates):
 
 def test_payment_block_iban_qr_link(case, rates):
     st = compute_statement(case, AT, rates)
-    r = render_stage(case, "relance-1", AT, st, formats=("pdf",))
+    r = render_stage(state_of(case, AT, rates), "relance-1", formats=("pdf",))
     text = _norm(pdf_text(r.files["relance-1.pdf"]))
     assert "FR76 3000 6000 0112 3456 7890 189" in text and "AGRIFRPP" in text and "https://pay.example/abc" in text
     pay = r.context["payment"]
@@ -219,7 +220,7 @@ def test_user_templates_override_a_stage(case, rates, tmp_path):
     mine.mkdir(parents=True)
     (mine / "relance-1.html").write_text("<p>Texte maison pour {{ debtor.name }} : {{ claim.outstanding|money }}</p>", encoding="utf-8")
     st = compute_statement(case, AT, rates)
-    r = render_stage(case, "relance-1", AT, st, options=LetterOptions(templates=(str(tmp_path / "mine"),)), formats=("pdf", "docx"))
+    r = render_stage(state_of(case, AT, rates), "relance-1", options=LetterOptions(templates=(str(tmp_path / "mine"),)), formats=("pdf", "docx"))
     text = _norm(pdf_text(r.files["relance-1.pdf"]))
     assert "Texte maison pour Dupont & Fils <Père> : " + _norm(fmt.money(st.outstanding)) in text
     assert "Atelier Martin" in text  # the shipped frame is still used
@@ -234,13 +235,13 @@ def test_portfolio_templates_folder(tmp_path, rates):
     shared.mkdir(parents=True)
     (shared / "relance-1.html").write_text("<p>Modèle du portefeuille</p>", encoding="utf-8")
     st = compute_statement(c, AT, rates)
-    text = _norm(pdf_text(render_stage(c, "relance-1", AT, st, formats=("pdf",)).files["relance-1.pdf"]))
+    text = _norm(pdf_text(render_stage(state_of(c, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "Modèle du portefeuille" in text
     own = tmp_path / "own" / "letters"
     own.mkdir(parents=True)
     (own / "relance-1.html").write_text("<p>Modèle du dossier</p>", encoding="utf-8")
     c2 = dataclasses.replace(c, templates=tmp_path / "own")
-    text = _norm(pdf_text(render_stage(c2, "relance-1", AT, st, formats=("pdf",)).files["relance-1.pdf"]))
+    text = _norm(pdf_text(render_stage(state_of(c2, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "Modèle du dossier" in text and "portefeuille" not in text
 
 
@@ -248,11 +249,11 @@ def test_nothing_overdue_is_refused(tmp_path, rates):
     c = make_case(tmp_path / "p", payments=(Payment(date(2026, 4, 1), D("4800.00"), "F2026-014"),
                                              Payment(date(2026, 5, 10), D("1234.56"), "F2026-021")))
     with pytest.raises(DossierError, match="nothing to claim"):
-        render_stage(c, "relance-1", AT, compute_statement(c, AT, rates))
+        render_stage(state_of(c, AT, rates), "relance-1")
 
 
 def test_write_all_stages(case, rates, tmp_path):
-    paths = write_all_stages(case, AT, tmp_path / "out", rates)
+    paths = write_all_stages(state_of(case, AT, rates), tmp_path / "out")
     names = {p.name for p in paths}
     for s in STAGES:
         assert {f"{s}.pdf", f"{s}.docx", f"{s}.eml"} <= names
@@ -269,7 +270,7 @@ def test_samples_letters_carry_compute_figures(rates):
     for folder in sorted(p for p in root.iterdir() if (p / "case.yaml").is_file()):
         c = load_case(folder, AT)
         st = compute_statement(c, AT, rates)
-        r = render_stage(c, "mise-en-demeure", AT, st, formats=("pdf",))
+        r = render_stage(state_of(c, AT, rates), "mise-en-demeure", formats=("pdf",))
         text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
         claim = r.context["claim"]
         assert _norm(fmt.money(claim.total)) in text
@@ -288,13 +289,12 @@ def test_byte_identical_across_processes(tmp_path, rates):
     import sys
 
     case = make_case(tmp_path / "x")
-    r = render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates))
+    r = render_stage(state_of(case, AT, rates), "mise-en-demeure")
     here = {n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}
     script = (
         "import sys, hashlib, json; from pathlib import Path; sys.path.insert(0, sys.argv[2]);"
-        "from helpers import make_case, AT; from dossier.law.rates import load_rates;"
-        "from dossier.law.penalties import compute_statement; from dossier.letters import render_stage;"
-        "c = make_case(Path(sys.argv[1])); r = render_stage(c, 'mise-en-demeure', AT, compute_statement(c, AT, load_rates(user_file=False)));"
+        "from helpers import make_case, state_of; from dossier.letters import render_stage;"
+        "c = make_case(Path(sys.argv[1])); r = render_stage(state_of(c), 'mise-en-demeure');"
         "print(json.dumps({n: hashlib.sha256(d).hexdigest() for n, d in r.files.items()}))"
     )
     import json
@@ -311,7 +311,7 @@ def test_echeancier_marked_sent_journals_its_schedule(case, rates):
     from dossier.letters import write_stage
 
     opts = LetterOptions(instalments=2, first_instalment=date(2026, 6, 30))
-    w = write_stage(case, "echeancier", AT, rates, formats=("pdf",), options=opts, mark_sent=True)
+    w = write_stage(state_of(case, AT, rates), "echeancier", formats=("pdf",), options=opts, mark_sent=True)
     (e,) = journal.read_journal(case)
     assert (e.status, e.channel) == ("sent", "letter")
     assert [d for d, _ in e.schedule] == [date(2026, 6, 30), date(2026, 7, 31)]
@@ -329,7 +329,7 @@ def test_case_envelope_window_is_used_unless_the_option_names_one(case, rates):
     first = recipient_lines(case)[0]
 
     def x_y(c, options):
-        r = render_stage(c, "relance-1", AT, st, options=options, formats=("pdf",))
+        r = render_stage(state_of(c, AT, rates), "relance-1", options=options, formats=("pdf",))
         (hit,) = [b for b in _glyph_boxes(r.files["relance-1.pdf"]) if b[0] == first]
         return hit[1] / MM, 297 - hit[2] / MM
 
@@ -345,7 +345,7 @@ def test_case_envelope_window_is_used_unless_the_option_names_one(case, rates):
 def test_docx_recipient_in_a_page_anchored_frame_at_the_window(case, rates, window):
     import re
 
-    r = render_stage(case, "relance-1", AT, compute_statement(case, AT, rates), formats=("docx",),
+    r = render_stage(state_of(case, AT, rates), "relance-1", formats=("docx",),
                      options=LetterOptions(window=window))
     xml = zipfile.ZipFile(io.BytesIO(r.files["relance-1.docx"])).read("word/document.xml").decode()
     frame = re.search(r"<w:framePr ([^>]*)/>", xml).group(1)
@@ -370,10 +370,10 @@ def test_minimal_case_every_stage_renders(tmp_path, rates, stage):
     debtor = Party(name="Société X", address=Address(("2 rue B",), "75001", "Paris"))
     c = Case(reference="M-1", root=root, creditor=creditor, debtor=debtor, terms=Terms(),
              invoices=(Invoice("F1", date(2026, 3, 1), date(2026, 4, 1), D("1000.00")),))
-    r = render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("pdf", "docx"))
+    r = render_stage(state_of(c, AT, rates), stage, formats=("pdf", "docx"))
     text = _norm(pdf_text(r.files[f"{stage}.pdf"]))
     assert "Société X" in text and "Jean Martin" in text
     assert r.context["payment"] is None and "IBAN" not in text
     assert "par chèque à l'ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
     with pytest.raises(DossierError, match="debtor.email"):
-        render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("eml",))
+        render_stage(state_of(c, AT, rates), stage, formats=("eml",))

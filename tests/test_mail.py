@@ -16,6 +16,7 @@ from dossier.law.penalties import compute_statement
 from dossier.letters import LetterOptions, render_stage, write_stage
 from dossier.mail import SmtpConfig
 
+from helpers import state_of  # noqa: E402
 from helpers import AT, make_case
 
 
@@ -33,7 +34,7 @@ def case(tmp_path):
 
 
 def test_relance_1_email_parts_and_attachments(case, rates):
-    r = render_stage(case, "relance-1", AT, compute_statement(case, AT, rates))
+    r = render_stage(state_of(case, AT, rates), "relance-1")
     raw = r.files["relance-1.eml"]
     assert b"\r\n" in raw and not raw.replace(b"\r\n", b"").count(b"\n")  # CRLF only
     msg = parse(raw)
@@ -71,7 +72,7 @@ def test_relance_1_email_parts_and_attachments(case, rates):
     ("dernier-avis", "dernier-avis-AM-2026-014.pdf"),
 ])
 def test_letter_stages_email_carries_the_pdf(case, rates, stage, attached):
-    r = render_stage(case, stage, AT, compute_statement(case, AT, rates))
+    r = render_stage(state_of(case, AT, rates), stage)
     msg = parse(r.files[f"{stage}.eml"])
     assert attached in attachment_names(msg)
     part = next(p for p in msg.iter_attachments() if p.get_filename() == attached)
@@ -79,8 +80,8 @@ def test_letter_stages_email_carries_the_pdf(case, rates, stage, attached):
 
 
 def test_eml_is_deterministic(case, rates):
-    a = render_stage(case, "relance-2", AT, compute_statement(case, AT, rates), formats=("eml",)).files["relance-2.eml"]
-    b = render_stage(case, "relance-2", AT, compute_statement(case, AT, rates), formats=("eml",)).files["relance-2.eml"]
+    a = render_stage(state_of(case, AT, rates), "relance-2", formats=("eml",)).files["relance-2.eml"]
+    b = render_stage(state_of(case, AT, rates), "relance-2", formats=("eml",)).files["relance-2.eml"]
     assert a == b
 
 
@@ -117,7 +118,7 @@ def smtp_server():
 
 def test_send_delivers_records_and_refuses_twice(case, rates, smtp_server):
     sink, config = smtp_server
-    w = write_stage(case, "relance-1", AT, rates, send=True, smtp=config, formats=("pdf",))
+    w = write_stage(state_of(case, AT, rates), "relance-1", send=True, smtp=config, formats=("pdf",))
     assert w.sent
     assert len(sink.messages) == 1
     mail_from, rcpt, data = sink.messages[0]
@@ -138,13 +139,13 @@ def test_send_delivers_records_and_refuses_twice(case, rates, smtp_server):
 
     # never twice without --force, and nothing is sent or overwritten
     with pytest.raises(JournalError, match="already sent"):
-        write_stage(case, "relance-1", AT, rates, send=True, smtp=config)
+        write_stage(state_of(case, AT, rates), "relance-1", send=True, smtp=config)
     assert len(sink.messages) == 1
     # regenerating without sending must not overwrite the sent files
     with pytest.raises(JournalError, match="never overwritten"):
-        write_stage(case, "relance-1", AT, rates, formats=("eml",))
+        write_stage(state_of(case, AT, rates), "relance-1", formats=("eml",))
     # --force: sent again, under new names
-    w2 = write_stage(case, "relance-1", AT, rates, send=True, smtp=config, force=True, formats=("pdf",))
+    w2 = write_stage(state_of(case, AT, rates), "relance-1", send=True, smtp=config, force=True, formats=("pdf",))
     assert {p.name for p in w2.paths} == {"relance-1.v2.pdf", "relance-1.v2.eml"}
     assert len(sink.messages) == 2
     assert journal.verify(case) == []
@@ -158,7 +159,7 @@ def test_delivery_errors_are_clear(case, rates):
     port = s.getsockname()[1]
     s.close()  # nothing listens there
     with pytest.raises(DeliveryError, match=f"127.0.0.1:{port}: cannot deliver"):
-        write_stage(case, "relance-1", AT, rates, send=True, smtp=SmtpConfig("127.0.0.1", port, "none", timeout=2))
+        write_stage(state_of(case, AT, rates), "relance-1", send=True, smtp=SmtpConfig("127.0.0.1", port, "none", timeout=2))
     # nothing recorded as sent; the files written are journaled as generated
     assert journal.sent_stages(case) == ()
     (entry,) = journal.read_journal(case)
@@ -217,15 +218,15 @@ def test_cli_letter_send_over_smtp(tmp_path, smtp_server):
 
 def test_mise_en_demeure_email_copy_then_lrar(case, rates, smtp_server):
     sink, config = smtp_server
-    write_stage(case, "mise-en-demeure", AT, rates, send=True, smtp=config, formats=("pdf",),
+    write_stage(state_of(case, AT, rates), "mise-en-demeure", send=True, smtp=config, formats=("pdf",),
                 options=LetterOptions(lrar_number="1A 123 456 7890 1"))
     assert len(sink.messages) == 1
     # the posted LRAR is a different channel: it may be recorded after the email copy
-    w = write_stage(case, "mise-en-demeure", AT, rates, mark_sent=True, formats=("pdf",), force=False,
+    w = write_stage(state_of(case, AT, rates), "mise-en-demeure", mark_sent=True, formats=("pdf",), force=False,
                     out_dir=case.root / "out" / "lrar")
     assert w.entry.channel == "lrar" and w.entry.status == "sent"
     with pytest.raises(JournalError, match="already sent by lrar"):
-        write_stage(case, "mise-en-demeure", AT, rates, mark_sent=True, formats=("pdf",), out_dir=case.root / "out" / "x")
+        write_stage(state_of(case, AT, rates), "mise-en-demeure", mark_sent=True, formats=("pdf",), out_dir=case.root / "out" / "x")
     assert [e.channel for e in journal.sent_entries(case)] == ["email", "lrar"]
 
 
@@ -292,13 +293,13 @@ def test_send_over_tls_with_login(case, rates, tmp_path, security):
         good = SmtpConfig("127.0.0.1", port, security, "compta", "s3cret", timeout=5, cafile=str(cert))
         # an unknown certificate is refused: verification is never switched off
         with pytest.raises(DeliveryError, match="cannot deliver|CERTIFICATE"):
-            write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",),
+            write_stage(state_of(case, AT, rates), "relance-1", send=True, formats=("pdf",),
                         smtp=SmtpConfig("127.0.0.1", port, security, "compta", "s3cret", timeout=5))
         with pytest.raises(DeliveryError, match="authentication refused"):
-            write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",), force=True,
+            write_stage(state_of(case, AT, rates), "relance-1", send=True, formats=("pdf",), force=True,
                         smtp=SmtpConfig("127.0.0.1", port, security, "compta", "wrong", timeout=5, cafile=str(cert)))
         assert sink.messages == []
-        write_stage(case, "relance-1", AT, rates, send=True, formats=("pdf",), force=True, smtp=good)
+        write_stage(state_of(case, AT, rates), "relance-1", send=True, formats=("pdf",), force=True, smtp=good)
     finally:
         ctl.stop()
     assert len(sink.messages) == 1

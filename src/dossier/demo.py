@@ -6,9 +6,12 @@ import json
 import shutil
 from datetime import date
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from dossier.errors import DossierError
+
+if TYPE_CHECKING:
+    from dossier.snapshot import CaseState
 
 
 def samples_dir() -> Path:
@@ -22,11 +25,10 @@ def samples_dir() -> Path:
 
 def run_demo(output: Path, at: date) -> Iterator[str]:
     """Copy every sample case into ``output`` and write all its documents; yields progress lines."""
-    from dossier.casefile import load_case
     from dossier.journal import write_atomic
-    from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
     from dossier.report import statement_table
+    from dossier.snapshot import open_case
 
     rates = load_rates()
     output.mkdir(parents=True, exist_ok=True)
@@ -35,38 +37,33 @@ def run_demo(output: Path, at: date) -> Iterator[str]:
         if dst.exists():
             shutil.rmtree(dst)
         shutil.copytree(src, dst, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
-        case = load_case(dst, at)
-        st = compute_statement(case, at, rates)
+        state = open_case(dst, at, rates)
+        case, st = state.case, state.require_statement()
         out = case.out_dir
         out.mkdir(exist_ok=True)
         write_atomic(out / "decompte.txt", (statement_table(case, st) + "\n").encode())
         write_atomic(out / "decompte.json", (json.dumps(st.to_json(), ensure_ascii=False, indent=2) + "\n").encode())
         yield f"{case.reference}: total {st.total} EUR at {at} -> {out}/decompte.txt"
-        for line in _letters(case, at, rates):
-            yield line
-        for line in _bundle(case, at, rates, st):
-            yield line
+        yield from _letters(state)
+        yield from _bundle(state)
 
 
-def _letters(case, at, rates) -> Iterator[str]:
-    try:
-        from dossier.letters import write_all_stages
-    except ImportError:
-        return
-    for path in write_all_stages(case, at, case.out_dir, rates):
+def _letters(state: CaseState) -> Iterator[str]:
+    from dossier.letters import write_all_stages
+
+    case = state.case
+    for path in write_all_stages(state, case.out_dir):
         yield f"  {path.relative_to(case.root)}"
 
 
-def _bundle(case, at, rates, st) -> Iterator[str]:
-    try:
-        from dossier.bundle import write_bundle
-    except ImportError:
-        return
+def _bundle(state: CaseState) -> Iterator[str]:
+    from dossier.bundle import write_bundle
     from dossier.law.courts import petites_creances_open
 
+    case, st = state.case, state.require_statement()
     purposes = ["court"] + (["bailiff"] if petites_creances_open(st.outstanding, st.penalties) else [])
     for purpose in purposes:
-        result, pdf, docx = write_bundle(case, at, rates, purpose=purpose)
+        result, pdf, docx = write_bundle(state, purpose=purpose)
         yield f"  {pdf.relative_to(case.root)} ({result.pages} pages, {pdf.stat().st_size // 1024} KiB)"
         if docx is not None:
             yield f"  {docx.relative_to(case.root)}"

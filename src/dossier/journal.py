@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import JournalError
+from dossier.model import Notice, Source
 
 STATUSES = ("generated", "sent")
 JOURNAL_NAME = "journal.jsonl"
@@ -63,6 +64,15 @@ class JournalEntry:
     schedule: tuple[tuple[date, str], ...] = ()
     #: 1-based line in journal.jsonl (set when read)
     line: int | None = field(default=None, compare=False)
+
+    def evidence_file(self) -> JournalFile | None:
+        """The file that best shows what was sent: the PDF letter, else the email, else
+        the first."""
+        for suffix in (".pdf", ".eml"):
+            for f in self.files:
+                if f.path.lower().endswith(suffix):
+                    return f
+        return self.files[0] if self.files else None
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -294,14 +304,13 @@ def was_sent(case_or_root: Any, stage: str, invoices: Iterable[str] = (), channe
 
 
 def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None) -> tuple:
-    """The journal's "sent" entries as :class:`dossier.model.Notice` records (the first
-    file of each as the notice's file), for the ladder and the court dossier."""
-    from dossier.model import Notice, Source
-
+    """The journal's "sent" entries as :class:`dossier.model.Notice` records (the file that
+    best shows what was sent as the notice's file), for the ladder and the court dossier."""
     root = _root(case_or_root)
     out = []
     for e in sent_entries(case_or_root, entries):
-        file = (root / e.files[0].path) if e.files else None
+        chosen = e.evidence_file()
+        file = (root / chosen.path) if chosen is not None else None
         out.append(
             Notice(
                 stage=e.stage,
@@ -376,16 +385,3 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def with_journal(case: Any, entries: Iterable[JournalEntry] | None = None) -> Any:
-    """The case with the journal's sent notices added to those of ``case.yaml`` (a notice
-    written in both counts once), so that every computation sees the same history — e.g. a
-    mise en demeure sent by the tool starts a consumer's legal interest."""
-    import dataclasses
-
-    from dossier.ladder import all_notices
-
-    entries = read_journal(case) if entries is None else tuple(entries)
-    return dataclasses.replace(case, notices=all_notices(case, entries))
-

@@ -43,9 +43,12 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Iterable
+from typing import Iterable, Mapping
 
+from dossier.journal import JournalEntry, as_notices
 from dossier.law.courts import petites_creances_open
+from dossier.law.deadlines import deadline
+from dossier.law.penalties import principal_outstanding
 from dossier.model import STAGES, Case, Notice
 
 #: minimum days between two notices
@@ -54,7 +57,6 @@ MIN_GAP = 7
 PROMISE_GRACE = 2
 #: assumed postal delay when an LRAR's receipt is not recorded
 POSTAL_DAYS = 3
-#: procédure simplifiée ceiling (principal and interest), CPCE L125-1
 
 
 @dataclass(frozen=True)
@@ -137,16 +139,14 @@ def timings(case: Case) -> dict[str, int | None]:
 
 
 def outstanding_by_invoice(case: Case, at: date) -> dict[str, Decimal]:
-    """Principal still owed per invoice on ``at`` (the décompte's imputation, no rates)."""
-    from dossier.law.penalties import principal_outstanding
-
+    """Principal still owed per invoice on ``at`` (the décompte's imputation, no rates).
+    The case snapshot takes it from the décompte instead, so that it is computed once."""
     return principal_outstanding(case, at)
 
 
-def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...]:
-    """Notices of the case file plus the journal's sent entries, by date."""
-    from dossier.journal import as_notices
-
+def all_notices(case: Case, journal_entries: Iterable[JournalEntry] = ()) -> tuple[Notice, ...]:
+    """Notices of the case file plus the journal's sent entries, by date: the one place
+    where the two are merged (the case snapshot calls it once)."""
     extra = as_notices(case.root, tuple(journal_entries)) if journal_entries else ()
     # a notice copied from the journal into case.yaml counts once (the case file's wins)
     known = {(n.stage, n.date, n.channel) for n in case.notices}
@@ -154,10 +154,17 @@ def all_notices(case: Case, journal_entries: Iterable = ()) -> tuple[Notice, ...
     return tuple(sorted((*case.notices, *extra), key=lambda n: (n.date, STAGES.index(n.stage) if n.stage in STAGES else 99)))
 
 
-def history(case: Case, at: date, notices: Iterable[Notice] | None = None) -> History:
+def history(case: Case, at: date, notices: Iterable[Notice] | None = None,
+            owed: Mapping[str, Decimal] | None = None) -> History:
+    """The debtor's record on ``at``; ``owed`` (principal per invoice) is computed when not
+    given."""
     notices = tuple(case.notices if notices is None else notices)
-    owed = outstanding_by_invoice(case, at)
+    owed = outstanding_by_invoice(case, at) if owed is None else owed
     late = paid_late = overdue = 0
+    last_paid: dict[str, date] = {}
+    for p in case.payments:
+        if p.invoice is not None and p.date <= at and p.date > last_paid.get(p.invoice, date.min):
+            last_paid[p.invoice] = p.date
     for inv in case.invoices:
         if inv.due >= at:
             continue
@@ -166,7 +173,7 @@ def history(case: Case, at: date, notices: Iterable[Notice] | None = None) -> Hi
             overdue += 1
             continue
         # paid: late if the last money came after the due date
-        last = max((p.date for p in case.payments if p.invoice == inv.number and p.date <= at), default=None)
+        last = last_paid.get(inv.number)
         if last is not None and last > inv.due:
             late += 1
             paid_late += 1
@@ -184,114 +191,176 @@ def history(case: Case, at: date, notices: Iterable[Notice] | None = None) -> Hi
     return History(late, broken, sent, profile)
 
 
-def next_step(case: Case, at: date, journal_entries: Iterable = (), *, deadline_days: int = 8) -> PlanItem:
-    """The next stage for ``case`` as of ``at`` (see the module docstring for the rules)."""
-    from dossier.law.deadlines import deadline
+@dataclass(frozen=True)
+class _Facts:
+    """What the rules of :func:`next_step` look at, gathered once."""
 
-    ref = case.reference
+    case: Case
+    at: date
+    total: Decimal
+    unpaid: tuple  # unpaid invoices, oldest due first
+    past: tuple[Notice, ...]
+    done: frozenset[str]
+    timings: dict[str, int | None]
+    hist: History
+
+    @property
+    def due(self) -> date:
+        return self.unpaid[0].due
+
+    @property
+    def email(self) -> bool:
+        return bool(self.case.debtor.email)
+
+    def first_open(self, extra_done: Iterable[str] = ()) -> str:
+        return _first_open(set(self.done) | set(extra_done), self.due, self.at, self.timings, self.hist)
+
+
+def next_step(
+    case: Case,
+    at: date,
+    journal_entries: Iterable[JournalEntry] = (),
+    *,
+    owed: Mapping[str, Decimal] | None = None,
+    notices: Iterable[Notice] | None = None,
+    hist: History | None = None,
+    deadline_days: int = 8,
+) -> PlanItem:
+    """The next stage for ``case`` as of ``at`` (see the module docstring for the rules).
+
+    ``owed`` (principal per invoice), ``notices`` (case file and journal merged) and
+    ``hist`` come from the case snapshot; each is computed here when not given."""
     journal_entries = tuple(journal_entries)
-    owed = outstanding_by_invoice(case, at)
-    unpaid = sorted((i for i in case.invoices if owed[i.number] > 0), key=lambda i: (i.due, i.number))
+    owed = outstanding_by_invoice(case, at) if owed is None else owed
+    unpaid = tuple(sorted((i for i in case.invoices if owed[i.number] > 0), key=lambda i: (i.due, i.number)))
     if not unpaid:
-        return PlanItem(ref, None, None, None, "nothing outstanding: every invoice is paid or credited")
-    total = sum(owed.values(), Decimal(0))
-    notices = all_notices(case, journal_entries)
-    past = [n for n in notices if n.date <= at]
-    done = {n.stage for n in past}
-    last = max((n.date for n in past), default=None)
-    t = timings(case)
-    due = unpaid[0].due
-    debtor_email = bool(case.debtor.email)
-    hist = history(case, at, past)
-
-    # a payment plan sent by the tool (journal, with its schedule) pauses escalation while
-    # the payments received keep up with it
+        return PlanItem(case.reference, None, None, None, "nothing outstanding: every invoice is paid or credited")
+    merged = all_notices(case, journal_entries) if notices is None else tuple(notices)
+    past = tuple(n for n in merged if n.date <= at)
+    hist = history(case, at, past, owed=owed) if hist is None else hist
+    f = _Facts(case, at, sum(owed.values(), Decimal(0)), unpaid, past, frozenset(n.stage for n in past),
+               timings(case), hist)
     plan_note = ""
-    plans = [e for e in journal_entries if e.stage == "echeancier" and e.status == "sent" and e.schedule and e.date <= at]
-    if plans:
-        pe = max(plans, key=lambda e: e.date)
-        paid = sum((p.amount for p in case.payments if pe.date <= p.date <= at), Decimal(0))
-        cumul = Decimal(0)
-        owed_now = Decimal(0)
-        upcoming = None
-        for due_d, amount in pe.schedule:
-            cumul += Decimal(amount)
-            if due_d + timedelta(days=PROMISE_GRACE) < at:
-                owed_now = cumul
-            elif upcoming is None and paid < cumul:
-                upcoming = due_d
-        n_paid = sum(1 for k in range(len(pe.schedule)) if paid >= sum(Decimal(a) for _, a in pe.schedule[: k + 1]))
-        if paid >= owed_now and upcoming is not None:
-            resume = upcoming + timedelta(days=PROMISE_GRACE)
-            nxt = _first_open(done | {"echeancier"}, due, at, t, hist)
-            return PlanItem(
-                ref, nxt, resume, _channel(nxt, debtor_email),
-                f"paused: payment plan of {pe.date.isoformat()} on track ({n_paid} of {len(pe.schedule)} instalments paid,"
-                f" {paid} EUR); next instalment due {upcoming.isoformat()}",
-            )
-        if paid < owed_now:
-            hist = dataclasses.replace(hist, broken_promises=hist.broken_promises + 1, profile="chronic")
-            done.add("echeancier")
-            plan_note = f"; payment plan of {pe.date.isoformat()} broken: {paid} EUR paid of {owed_now} EUR due"
+    plan = _payment_plan(f, journal_entries)
+    if isinstance(plan, PlanItem):
+        return plan
+    if plan is not None:
+        f, plan_note = plan
+    for rule in (_promise_pause, lambda f: _court_stage(f, deadline_days)):
+        item = rule(f)
+        if item is not None:
+            return item
+    return _letter_stage(f, plan_note)
 
-    # a promise pauses escalation
-    promises = [n for n in past if n.promised_date is not None]
-    resume = None
-    if promises:
-        p = max(promises, key=lambda n: (n.date, n.promised_date))
-        resume = p.promised_date + timedelta(days=PROMISE_GRACE)
-        if at < resume:
-            nxt = _first_open(done, due, at, t, hist)
-            return PlanItem(
-                ref, nxt, resume, _channel(nxt, debtor_email),
-                f"paused: payment promised for {p.promised_date.isoformat()} ({p.stage} of {p.date.isoformat()});"
-                f" escalation resumes on {resume.isoformat()} if {total} EUR is still owed",
-            )
 
-    # after a mise en demeure: the court stages
-    med = [n for n in past if n.stage == "mise-en-demeure"]
-    if med:
-        m = min(med, key=lambda n: n.date)
-        start = m.received or (m.date + timedelta(days=POSTAL_DAYS))
-        end = deadline(start, deadline_days)
-        # no rates here: the principal alone decides (the bundle checks principal + interest)
-        stage = "petites-creances" if petites_creances_open(total) else "injonction-de-payer"
-        other = "injonction-de-payer" if stage == "petites-creances" else None
-        basis = f"received {m.received.isoformat()}" if m.received else f"receipt assumed {POSTAL_DAYS} days after sending"
-        why = (
-            f"mise en demeure sent {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; "
-            f"{total} EUR still owed"
+def _payment_plan(f: _Facts, journal_entries: tuple[JournalEntry, ...]) -> PlanItem | tuple[_Facts, str] | None:
+    """A payment plan sent by the tool (journal, with its schedule) pauses escalation
+    while the payments received keep up with it; a broken one makes the debtor chronic."""
+    plans = [e for e in journal_entries if e.stage == "echeancier" and e.status == "sent" and e.schedule and e.date <= f.at]
+    if not plans:
+        return None
+    pe = max(plans, key=lambda e: e.date)
+    paid = sum((p.amount for p in f.case.payments if pe.date <= p.date <= f.at), Decimal(0))
+    cumul = Decimal(0)
+    owed_now = Decimal(0)
+    upcoming = None
+    n_paid = 0
+    for due_d, amount in pe.schedule:
+        cumul += Decimal(amount)
+        if paid >= cumul:
+            n_paid += 1
+        if due_d + timedelta(days=PROMISE_GRACE) < f.at:
+            owed_now = cumul
+        elif upcoming is None and paid < cumul:
+            upcoming = due_d
+    if paid >= owed_now and upcoming is not None:
+        resume = upcoming + timedelta(days=PROMISE_GRACE)
+        nxt = f.first_open({"echeancier"})
+        return PlanItem(
+            f.case.reference, nxt, resume, _channel(nxt, f.email),
+            f"paused: payment plan of {pe.date.isoformat()} on track ({n_paid} of {len(pe.schedule)} instalments paid,"
+            f" {paid} EUR); next instalment due {upcoming.isoformat()}",
         )
-        if other:
-            why += " (≤ 5,000 EUR: procédure simplifiée via a commissaire de justice, or injonction de payer)"
-        return PlanItem(ref, stage, end + timedelta(days=1), _channel(stage, debtor_email), why)
+    if paid < owed_now:
+        hist = dataclasses.replace(f.hist, broken_promises=f.hist.broken_promises + 1, profile="chronic")
+        f = dataclasses.replace(f, hist=hist, done=f.done | {"echeancier"})
+        return f, f"; payment plan of {pe.date.isoformat()} broken: {paid} EUR paid of {owed_now} EUR due"
+    return None
 
-    stage = _first_open(done, due, at, t, hist)
+
+def _promise_pause(f: _Facts) -> PlanItem | None:
+    """A payment promise pauses escalation until its date and the grace days."""
+    resume = _promise_resume(f)
+    if resume is None or f.at >= resume:
+        return None
+    p = _last_promise(f)
+    nxt = f.first_open()
+    return PlanItem(
+        f.case.reference, nxt, resume, _channel(nxt, f.email),
+        f"paused: payment promised for {p.promised_date.isoformat()} ({p.stage} of {p.date.isoformat()});"
+        f" escalation resumes on {resume.isoformat()} if {f.total} EUR is still owed",
+    )
+
+
+def _last_promise(f: _Facts) -> Notice:
+    return max((n for n in f.past if n.promised_date is not None), key=lambda n: (n.date, n.promised_date))
+
+
+def _promise_resume(f: _Facts) -> date | None:
+    if not any(n.promised_date is not None for n in f.past):
+        return None
+    return _last_promise(f).promised_date + timedelta(days=PROMISE_GRACE)
+
+
+def _court_stage(f: _Facts, deadline_days: int) -> PlanItem | None:
+    """After a mise en demeure: the court stages, the day after its deadline."""
+    med = [n for n in f.past if n.stage == "mise-en-demeure"]
+    if not med:
+        return None
+    m = min(med, key=lambda n: n.date)
+    start = m.received or (m.date + timedelta(days=POSTAL_DAYS))
+    end = deadline(start, deadline_days)
+    # no rates here: the principal alone decides (the bundle checks principal + interest)
+    stage = "petites-creances" if petites_creances_open(f.total) else "injonction-de-payer"
+    basis = f"received {m.received.isoformat()}" if m.received else f"receipt assumed {POSTAL_DAYS} days after sending"
+    why = f"mise en demeure sent {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; {f.total} EUR still owed"
+    if stage == "petites-creances":
+        why += " (≤ 5,000 EUR: procédure simplifiée via a commissaire de justice, or injonction de payer)"
+    return PlanItem(f.case.reference, stage, end + timedelta(days=1), _channel(stage, f.email), why)
+
+
+def _letter_stage(f: _Facts, plan_note: str) -> PlanItem:
+    """The first letter stage not done, at its timing (never within ``MIN_GAP`` days of the
+    last notice, never before a passed promise's grace days)."""
+    stage = f.first_open()
+    t = f.timings
     if stage == "mise-en-demeure":
-        base = max((n.date for n in past if n.stage == "dernier-avis"), default=due + timedelta(days=t["dernier-avis"] or 30))
+        base = max((n.date for n in f.past if n.stage == "dernier-avis"), default=f.due + timedelta(days=t["dernier-avis"] or 30))
         when = base + timedelta(days=MIN_GAP)
     else:
-        when = due + timedelta(days=t[stage] or 0)
+        when = f.due + timedelta(days=t[stage] or 0)
+    last = max((n.date for n in f.past), default=None)
     if last is not None and stage != "rappel-preventif":
         when = max(when, last + timedelta(days=MIN_GAP))
+    resume = _promise_resume(f)
     if resume is not None:  # a promise that passed: escalation resumed after its grace days
         when = max(when, resume)
-    n_late = len([i for i in unpaid if i.due < at])
-    if when <= at:
-        state = "due now" if when == at else f"due since {when.isoformat()}"
+    if when <= f.at:
+        state = "due now" if when == f.at else f"due since {when.isoformat()}"
     else:
         state = f"due on {when.isoformat()}"
-    why = f"{state}: {total} EUR owed on {len(unpaid)} invoice(s), oldest {unpaid[0].number} due {due.isoformat()}"
-    if n_late == 0:
+    oldest = f.unpaid[0]
+    why = f"{state}: {f.total} EUR owed on {len(f.unpaid)} invoice(s), oldest {oldest.number} due {f.due.isoformat()}"
+    if not any(i.due < f.at for i in f.unpaid):
         why += " (not yet late)"
-    if done:
-        why += f"; done: {', '.join(s for s in STAGES if s in done)}"
+    if f.done:
+        why += f"; done: {', '.join(s for s in STAGES if s in f.done)}"
     why += plan_note
-    if hist.broken_promises:
-        why += f"; {hist.broken_promises} broken payment promise(s)"
-    if hist.profile != "first":
-        why += f"; debtor profile: {hist.profile}"
-    return PlanItem(ref, stage, when, _channel(stage, debtor_email), why)
+    if f.hist.broken_promises:
+        why += f"; {f.hist.broken_promises} broken payment promise(s)"
+    if f.hist.profile != "first":
+        why += f"; debtor profile: {f.hist.profile}"
+    return PlanItem(f.case.reference, stage, when, _channel(stage, f.email), why)
 
 
 def _first_open(done: set[str], due: date, at: date, t: dict[str, int | None], hist: History) -> str:

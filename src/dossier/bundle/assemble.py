@@ -30,10 +30,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from dossier.bundle import stamp as st
-from dossier.bundle.collect import collect_exhibits
 from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
 from dossier.bundle.background import Background
 from dossier.bundle.layout import (
@@ -44,6 +43,9 @@ from dossier.bundle.pages import new_page, num, place_exhibit, place_page, stamp
 from dossier.errors import DossierError
 from dossier.law.courts import petites_creances_open
 from dossier.model import Case
+
+if TYPE_CHECKING:
+    from dossier.snapshot import CaseState
 
 __all__ = ["BundleExhibit", "BundleResult", "Section", "build_bundle", "default_output", "write_bundle",
            "PETITES_CREANCES_CEILING"]
@@ -86,44 +88,28 @@ class BundleResult:
 
 
 def build_bundle(
-    case: Case,
-    at: date,
-    rates=None,
+    state: CaseState,
     *,
     purpose: str = "court",
     max_size: int | None = None,
-    statement=None,
-    journal: Sequence | None = None,
     with_docx: bool = True,
     duplex: bool = False,
 ) -> BundleResult:
-    """Build the dossier of ``case`` as of ``at`` and return it in memory.
+    """Build the dossier of the case snapshot ``state`` (:func:`dossier.snapshot.open_case`)
+    and return it in memory.
 
     ``purpose`` is ``"court"`` (requête en injonction de payer) or ``"bailiff"``
     (procédure simplifiée de recouvrement des petites créances, refused above 5,000 EUR of
-    principal and interest). ``statement`` defaults to
-    ``compute_statement(case, at, rates)``; ``journal`` to the case's journal entries.
-    ``max_size`` (bytes): re-encode scans at lower resolutions until the PDF fits, else
-    raise :class:`DossierError`. ``duplex``: blank pages so that every section and
-    exhibit starts on a right-hand page. Raises :class:`~dossier.errors.EvidenceError` for any
-    unusable evidence file, naming the case-file field and the file.
+    principal and interest). ``max_size`` (bytes): re-encode scans at lower resolutions
+    until the PDF fits, else raise :class:`DossierError`. ``duplex``: blank pages so that
+    every section and exhibit starts on a right-hand page. Raises
+    :class:`~dossier.errors.EvidenceError` listing every unusable evidence file, each
+    naming the case-file field and the file.
     """
     if purpose not in PURPOSES:
         raise DossierError(f"--for: {purpose!r} is not one of {', '.join(PURPOSES)}")
-    if journal is None:
-        from dossier.journal import read_journal
-
-        journal = read_journal(case)
-    if statement is None:
-        from dossier.journal import with_journal
-        from dossier.law.penalties import compute_statement
-
-        if rates is None:
-            from dossier.law.rates import load_rates
-
-            rates = load_rates()
-        # notices sent through the tool count (a mise en demeure starts consumer interest)
-        statement = compute_statement(with_journal(case, journal), at, rates)
+    case, at = state.case, state.at
+    statement = state.require_statement()
     if statement.outstanding <= 0:
         raise DossierError(
             f"{case.case_file}: nothing is outstanding on {at.isoformat()} (principal fully paid or credited); "
@@ -139,20 +125,18 @@ def build_bundle(
                 f"above the {money(PETITES_CREANCES_CEILING)} ceiling of the procédure simplifiée de recouvrement "
                 "des petites créances (CPCE L125-1, R125-1); use `--for court` (injonction de payer)"
             )
-    from dossier.law.courts import court_for_case
-
-    court = court_for_case(case)
-    specs = collect_exhibits(case, journal)
+    court = state.court
+    specs = list(state.exhibits)
     meta = metadata(case, at, statement, purpose)
     # the cover and application cite exhibit numbers, never pages: typeset them (in a
     # background process when the machine allows) while the evidence is read and stamped
-    head = Background(lambda: render_head(case, at, statement, court, journal, purpose, specs, meta))
+    head = Background(lambda: render_head(case, at, statement, court, purpose, specs, meta))
     steps = SIZE_STEPS if max_size else SIZE_STEPS[:1]
     result = None
     try:
         for i, policy in enumerate(steps):
             with _quiet_pypdf():
-                result = _build(case, at, statement, court, specs, journal, purpose, policy, duplex, head, meta)
+                result = _build(case, at, statement, court, specs, purpose, policy, duplex, head, meta)
             if i > 0:
                 result.downsampled_to_dpi = policy.max_dpi
             if not max_size or result.size <= max_size:
@@ -170,7 +154,7 @@ def build_bundle(
         from dossier.bundle.docx import requete_docx
 
         result.docx = requete_docx(context(case, at, statement, court, purpose, result.sections,
-                                            result.exhibits, journal, result.pages))
+                                            result.exhibits, result.pages))
     return result
 
 
@@ -180,15 +164,11 @@ def default_output(case: Case, purpose: str) -> Path:
 
 
 def write_bundle(
-    case: Case,
-    at: date,
-    rates=None,
+    state: CaseState,
     *,
     purpose: str = "court",
     output: Path | str | None = None,
     max_size: int | None = None,
-    statement=None,
-    journal: Sequence | None = None,
     with_docx: bool = True,
     duplex: bool = False,
     record: bool = False,
@@ -203,8 +183,8 @@ def write_bundle(
     (``….v2.pdf``). Returns (result, pdf path, docx path or None)."""
     from dossier import journal as jr
 
-    result = build_bundle(case, at, rates, purpose=purpose, max_size=max_size, statement=statement,
-                          journal=journal, with_docx=with_docx, duplex=duplex)
+    result = build_bundle(state, purpose=purpose, max_size=max_size, with_docx=with_docx, duplex=duplex)
+    case, at = state.filed, state.at
     out = Path(output) if output is not None else default_output(case, purpose)
     if out.is_dir() or str(output).endswith(("/", "\\")):
         out = out / default_output(case, purpose).name
@@ -270,7 +250,7 @@ def _write_temp(path: Path, data: bytes) -> str:
 # --------------------------------------------------------------------------- building
 
 
-def _build(case, at, statement, court, specs, journal, purpose, policy, duplex, head, meta) -> BundleResult:
+def _build(case, at, statement, court, specs, purpose, policy, duplex, head, meta) -> BundleResult:
     from pypdf import PdfReader, PdfWriter
 
     render_email = email_renderer(case, at)
@@ -286,8 +266,8 @@ def _build(case, at, statement, court, specs, journal, purpose, policy, duplex, 
 
     head_pdf, n_cover, n_app = head.result()
     sections, exhibits, total, blanks, index = index_pages(
-        case, at, statement, court, journal, purpose, loaded, n_cover, n_app, duplex)
-    warnings.extend(_completeness_warnings(case, loaded, journal, purpose))
+        case, at, statement, court, purpose, loaded, n_cover, n_app, duplex)
+    warnings.extend(_completeness_warnings(case, loaded, purpose))
     if purpose == "court" and court.mismatch:
         warnings.append(f"{case.case_file}: {court.mismatch}")
     digest = hashlib.sha256()
@@ -312,7 +292,7 @@ def _build(case, at, statement, court, specs, journal, purpose, policy, duplex, 
     return BundleResult(pdf, total, exhibits, sections, purpose, statement, court, warnings, blank_pages=blanks)
 
 
-def _completeness_warnings(case, loaded, journal, purpose) -> list[str]:
+def _completeness_warnings(case, loaded, purpose) -> list[str]:
     """What a clerk or a judge would find missing (the dossier is still built)."""
     out = []
     if not loaded:
@@ -327,8 +307,7 @@ def _completeness_warnings(case, loaded, journal, purpose) -> list[str]:
     if not kinds & {"devis", "bon-de-commande", "contrat", "cgv"}:
         out.append(f"{case.case_file}: no contractual document (quote, purchase order, contract or terms of sale) "
                    "among the exhibits — a judge looks for the debtor's agreement")
-    sent_med = any(n.stage == "mise-en-demeure" for n in case.notices) or any(
-        getattr(e, "stage", "") == "mise-en-demeure" and getattr(e, "status", "") == "sent" for e in journal)
+    sent_med = any(n.stage == "mise-en-demeure" for n in case.notices)  # case file and journal, merged
     if not sent_med:
         out.append(f"{case.case_file}: no mise en demeure recorded (notices or journal) — send one "
                    "(`dossier letter mise-en-demeure`) before going to court, or record it under `notices:`")

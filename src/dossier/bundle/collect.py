@@ -157,10 +157,10 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
     for entry in journal_entries:
         if getattr(entry, "status", "sent") != "sent" or entry.stage in COURT_STAGES:
             continue
-        files = list(getattr(entry, "files", ()) or ())
-        if not files:
+        files = list(entry.files)
+        chosen = entry.evidence_file()
+        if chosen is None:
             continue
-        chosen = _evidence_file(files)
         n += 1
         line = getattr(entry, "line", None)
         where = f"journal.jsonl:{line}" if line else "journal.jsonl"
@@ -171,16 +171,6 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
             GROUPS["notice"], 0, n)
     found.sort(key=lambda t: t[0])
     return [spec for _, spec in found]
-
-
-def _evidence_file(files: list):
-    """The file of a journal entry that best shows what was sent: the PDF letter, else the
-    email, else the first."""
-    for suffix in (".pdf", ".eml"):
-        for f in files:
-            if f.path.lower().endswith(suffix):
-                return f
-    return files[0]
 
 
 def _field(record, default: str) -> str:

@@ -89,17 +89,17 @@ def head_exhibits(specs) -> list[BundleExhibit]:
             for i, s in enumerate(specs, start=1)]
 
 
-def render_head(case, at, statement, court, journal, purpose, specs, meta) -> tuple[bytes, int, int]:
+def render_head(case, at, statement, court, purpose, specs, meta) -> tuple[bytes, int, int]:
     """The cover and the requête (court) or cover letter (bailiff) as one PDF, typeset by
     WeasyPrint; returns (PDF bytes, cover pages, application pages)."""
     app = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
-    ctx = context(case, at, statement, court, purpose, [], head_exhibits(specs), journal, 0)
+    ctx = context(case, at, statement, court, purpose, [], head_exhibits(specs), 0)
     doc = _layout_html(case, dict(ctx, front_sections=["dossiers/cover.html", app]))
     n_cover, n_app = _section_pages(doc, ("section-cover", "section-application"))
     return _write_front(doc, meta), n_cover, n_app
 
 
-def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n_app, duplex):
+def index_pages(case, at, statement, court, purpose, loaded, n_cover, n_app, duplex):
     """Lay out the bordereau and the table of contents after a cover of ``n_cover`` and an
     application of ``n_app`` pages; returns (sections, exhibits, total pages, blank pages,
     pages) where pages are :class:`~dossier.bundle.tables.DrawnPage` objects, or pypdf
@@ -111,7 +111,7 @@ def index_pages(case, at, statement, court, journal, purpose, loaded, n_cover, n
     n_bord, n_toc = _guess_counts(loaded)
     for _ in range(6):
         sections, exhibits, total, blanks = layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex)
-        ctx = context(case, at, statement, court, purpose, sections, exhibits, journal, total)
+        ctx = context(case, at, statement, court, purpose, sections, exhibits, total)
         html = html or not tables.can_draw(ctx)  # (the same on every pass: texts, not page numbers)
         if html:
             doc = _layout_html(case, dict(ctx, front_sections=["dossiers/bordereau.html", "dossiers/toc.html"]))
@@ -263,9 +263,9 @@ def email_renderer(case: Case, at: date) -> Callable[[dict], bytes]:
     return renderer
 
 
-def context(case, at, statement, court, purpose, sections, exhibits, journal, total) -> dict:
+def context(case, at, statement, court, purpose, sections, exhibits, total) -> dict:
     """Everything the dossier templates see (one context for all of them)."""
-    notices = _notices(case, journal, exhibits)
+    notices = _notices(case, exhibits)
     claim_pi = statement.outstanding + statement.penalties
     next_day = at + timedelta(days=1)
     return {
@@ -292,22 +292,15 @@ def context(case, at, statement, court, purpose, sections, exhibits, journal, to
     }
 
 
-def _notices(case, journal, exhibits) -> list[dict]:
-    """Amicable steps taken, oldest first, from the case file and the journal; ``refs``
-    cites the exhibits that prove each ("pièce n° 7 ; avis de réception : pièce n° 9")."""
+def _notices(case, exhibits) -> list[dict]:
+    """Amicable steps taken, oldest first: ``case.notices`` holds the case file's and the
+    journal's, merged by the case snapshot; ``refs`` cites the exhibits that prove each
+    ("pièce n° 7 ; avis de réception : pièce n° 9")."""
     by_file = {Path(e.file).resolve(): e.number for e in exhibits}
     seen = set()
     out = []
-    items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file, n.receipt_file) for n in case.notices]
-    for e in journal:
-        if getattr(e, "status", "") != "sent" or e.stage in COURT_STAGES:
-            continue
-        f = None
-        if e.files:
-            from dossier.bundle.collect import _evidence_file
-
-            f = case.root / _evidence_file(list(e.files)).path
-        items.append((e.stage, e.date, e.channel, getattr(e, "lrar_number", None), None, f, None))
+    items = [(n.stage, n.date, n.channel, n.lrar_number, n.received, n.file, n.receipt_file) for n in case.notices
+             if not (n.source is not None and n.source.path == "journal" and n.stage in COURT_STAGES)]
     for stage, when, channel, lrar, received, f, receipt in sorted(items, key=lambda t: (t[1], t[0])):
         key = (stage, when, channel)
         if key in seen:

@@ -70,13 +70,12 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     written is recorded in CASE/journal.jsonl (status "generated").
     """
     from dossier.bundle import write_bundle
-    from dossier.casefile import load_case
     from dossier.law.rates import load_rates
+    from dossier.snapshot import open_case
 
-    at = resolve_at(at)
-    c = load_case(case, at)
+    state = open_case(case, resolve_at(at), load_rates(rates_files))
     result, pdf_path, docx_path = write_bundle(
-        c, at, load_rates(rates_files), purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,
+        state, purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,
         duplex=duplex, record=True, force=force,
     )
     for w in list(result.statement.warnings) + list(result.warnings):

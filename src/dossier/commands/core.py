@@ -40,22 +40,18 @@ def check(case: str, at) -> None:
 @click.command("compute")
 @case_argument
 @at_option
-@click.option("--json", "as_json", is_flag=True, help="Print the décompte as one JSON object (shared/DESIGN.md shape).")
+@click.option("--json", "as_json", is_flag=True, help="Print the décompte as one JSON object (amounts as strings with two decimals; see docs/case-file.md).")
 @rates_option
 def compute(case: str, at, as_json: bool, rates_files: tuple[str, ...]) -> None:
     """The décompte of CASE as of --at: principal, payments, penalties or legal interest,
     flat indemnities, with every period line and its legal basis."""
-    from dossier.casefile import load_case
-    from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
+    from dossier.snapshot import open_case
 
-    from dossier.journal import with_journal
-
-    at = resolve_at(at)
     # notices sent through the tool count too (a mise en demeure starts consumer interest)
-    c = load_case(case, at)
-    c = with_journal(c)
-    st = compute_statement(c, at, load_rates(rates_files))
+    state = open_case(case, resolve_at(at), load_rates(rates_files))
+    st = state.require_statement()
+    c = state.case
     if as_json:
         click.echo(json.dumps(st.to_json(), ensure_ascii=False, indent=2))
         return

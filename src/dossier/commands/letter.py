@@ -58,9 +58,9 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
     a stage recorded as sent is not sent again without --force.
     """
     from dossier import mail
-    from dossier.casefile import load_case
     from dossier.law.rates import load_rates
     from dossier.letters import LetterOptions, Window, parse_formats, write_stage
+    from dossier.snapshot import open_case
 
     at = resolve_at(at)
     fmts = parse_formats(formats) if formats else None
@@ -83,7 +83,8 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
     )
     if send and mark_sent:
         raise click.UsageError("--send and --mark-sent exclude each other")
-    c = load_case(case, at)
+    state = open_case(case, at, load_rates(rates_files), deadline_days=deadline_days)
+    c = state.case
     if fmts is None:
         if c.debtor.email and c.creditor.email:
             fmts = ("pdf", "docx", "eml")
@@ -92,7 +93,7 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
             if not send:
                 click.echo("note: no email address for the debtor or the creditor: writing pdf,docx only", err=True)
     smtp = mail.smtp_config(smtp_config) if send else None  # fail before writing anything
-    result = write_stage(c, stage, at, load_rates(rates_files), out_dir=Path(out_dir) if out_dir else None,
+    result = write_stage(state, stage, out_dir=Path(out_dir) if out_dir else None,
                          formats=fmts, options=options, force=force, send=send, mark_sent=mark_sent, smtp=smtp)
     for p in result.paths:
         click.echo(str(p))
@@ -114,11 +115,14 @@ def plan(target, at, as_json) -> None:
     with its error).
     """
     from dossier.errors import DossierError
-    from dossier.casefile import load_case
-    from dossier.journal import read_journal
-    from dossier.ladder import PlanItem, next_step
+    from dossier.ladder import PlanItem
+    from dossier.law.rates import load_rates
+    from dossier.snapshot import open_case
 
     at = resolve_at(at)
+    # the décompte's imputation decides what is owed; a case past the rate tables is still
+    # planned, from the principal alone
+    rates = load_rates()
     root = Path(target)
     if (root / "case.yaml").is_file() or root.is_file():
         folders = [root]
@@ -131,8 +135,7 @@ def plan(target, at, as_json) -> None:
     failed = 0
     for folder in folders:
         try:
-            c = load_case(folder, at)
-            items.append(next_step(c, at, read_journal(c)))
+            items.append(open_case(folder, at, rates).plan)
         except DossierError as e:
             failed += 1
             items.append(PlanItem(folder.name, None, None, None, f"error: {e}"))

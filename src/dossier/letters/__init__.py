@@ -23,13 +23,15 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from dossier.errors import DossierError, EvidenceError, JournalError
-from dossier.journal import with_journal  # noqa: F401 (API, moved to dossier.journal)
 from dossier.ladder import LETTER_STAGES, STAGE_INFO
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
+
+if TYPE_CHECKING:
+    from dossier.snapshot import CaseState
 
 FORMATS = ("pdf", "docx", "eml")
 QR_CID = "qr-sepa@dossier"
@@ -105,22 +107,21 @@ def _pdf(html: str, ctx: dict, title: str, dirs) -> bytes:
 
 
 def render_stage(
-    case: Case,
+    state: CaseState,
     stage: str,
-    at: date,
-    statement,
     *,
-    journal_entries: tuple = (),
     options: LetterOptions = LetterOptions(),
     formats: Iterable[str] = FORMATS,
     when: datetime | None = None,
 ) -> Rendered:
-    """Every document of ``stage`` as bytes. ``when`` is the email's Date (default: the
-    ``--at`` date at 09:00 Paris time, so the file is reproducible)."""
+    """Every document of ``stage`` for the case snapshot ``state``, as bytes (nothing is
+    read or written). ``when`` is the email's Date (default: the snapshot's date at 09:00
+    Paris time, so the file is reproducible)."""
     from dossier import mail
 
     formats = tuple(formats)
-    ctx = build_context(case, stage, at, statement, journal_entries=journal_entries, options=options)
+    case, at = state.case, state.at
+    ctx = build_context(state, stage, options=options)
     dirs = template_dirs(case, options)
     body_name = f"letters/{stage}.html"
     after = {"echeancier": "letters/_accord.html", "mise-en-demeure": "letters/_mise-en-demeure-annex.html"}.get(stage)
@@ -286,10 +287,8 @@ def _file_attachment(path: Path, name: str, case: Case):
 
 
 def write_stage(
-    case: Case,
+    state: CaseState,
     stage: str,
-    at: date,
-    rates,
     *,
     out_dir: Path | None = None,
     formats: Iterable[str] = FORMATS,
@@ -300,7 +299,8 @@ def write_stage(
     mark_sent: bool = False,
     smtp=None,
 ) -> Written:
-    """Render ``stage`` and write its files to ``out_dir`` (default: the case's ``out/``).
+    """Render ``stage`` for the case snapshot ``state`` and write its files to ``out_dir``
+    (default: the case's ``out/``).
 
     ``send``: deliver the email over SMTP (``smtp``: a :class:`dossier.mail.SmtpConfig`,
     default from the environment) and record it as sent. ``mark_sent``: record a printed
@@ -309,18 +309,15 @@ def write_stage(
     never overwritten (``force`` writes ``name.v2.ext``).
     """
     from dossier import journal, mail
-    from dossier.law.penalties import compute_statement
 
     if stage not in LETTER_STAGES:
         raise DossierError(f"{stage}: unknown letter stage; expected one of {', '.join(LETTER_STAGES)}")
+    case, at = state.filed, state.at
     formats = tuple(formats)
-    entries = journal.read_journal(case)
-    full = with_journal(case, entries)
-    statement = compute_statement(full, at, rates)
     if send and "eml" not in formats:
         formats = (*formats, "eml")
     when = datetime.now(timezone.utc).astimezone() if send else None
-    rendered = render_stage(case, stage, at, statement, journal_entries=entries, options=options, formats=formats, when=when)
+    rendered = render_stage(state, stage, options=options, formats=formats, when=when)
 
     if send:
         channel = "email"
@@ -381,22 +378,19 @@ def _record(case: Case, stage: str, at: date, status: str, channel: str, rendere
     )
 
 
-def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: LetterOptions = LetterOptions()) -> list[Path]:
-    """Every letter stage's documents for ``case`` on ``at`` into ``out_dir`` (for
-    ``dossier demo``): nothing is recorded in the journal, nothing is sent, and a file the
-    journal records as sent is never overwritten (:class:`JournalError`). A stage with
+def write_all_stages(state: CaseState, out_dir: Path, *, options: LetterOptions = LetterOptions()) -> list[Path]:
+    """Every letter stage's documents for the case snapshot ``state`` into ``out_dir``
+    (for ``dossier demo``): nothing is recorded in the journal, nothing is sent, and a file
+    the journal records as sent is never overwritten (:class:`JournalError`). A stage with
     nothing to claim on that date is skipped."""
-    from dossier.law.penalties import compute_statement
-
     from dossier import journal
 
-    entries = journal.read_journal(case)
-    statement = compute_statement(with_journal(case, entries), at, rates)
+    case = state.filed
     out: list[Path] = []
     formats = FORMATS if case.debtor.email and case.creditor.email else ("pdf", "docx")
     for stage in LETTER_STAGES:
         try:
-            rendered = render_stage(case, stage, at, statement, journal_entries=entries, options=options, formats=formats)
+            rendered = render_stage(state, stage, options=options, formats=formats)
         except DossierError as e:
             if "nothing to claim" in str(e):
                 continue

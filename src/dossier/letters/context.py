@@ -11,14 +11,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dossier.errors import DossierError
-from dossier.ladder import STAGE_INFO, History, all_notices, history
+from dossier.ladder import STAGE_INFO, History
 from dossier.law.courts import petites_creances_open
 from dossier.law.statement import InvoiceStatement, Statement
 from dossier.letters.schedule import Instalment, compute_schedule
 from dossier.model import Case, Notice, Party
+
+if TYPE_CHECKING:
+    from dossier.snapshot import CaseState
 
 ZERO = Decimal("0.00")
 EPC_MAX = Decimal("999999999.99")
@@ -285,24 +288,18 @@ def subject_for(stage: str, claim: Claim) -> str:
     return f"{STAGE_INFO[stage].title} — {what}"
 
 
-def build_context(
-    case: Case,
-    stage: str,
-    at: date,
-    statement: Statement,
-    *,
-    journal_entries: tuple = (),
-    options: LetterOptions = LetterOptions(),
-) -> dict[str, Any]:
-    """The template context of ``stage`` for ``case`` on ``at``."""
+def build_context(state: CaseState, stage: str, *, options: LetterOptions = LetterOptions()) -> dict[str, Any]:
+    """The template context of ``stage`` for the case snapshot ``state`` (its date, its
+    décompte, its notices from the case file and the journal, its debtor's history)."""
     from dossier.law.deadlines import deadline
 
     if stage not in STAGE_INFO or stage in ("injonction-de-payer", "petites-creances"):
         raise DossierError(f"{stage}: not a letter stage (court stages are built by `dossier bundle`)")
+    case, at, statement = state.case, state.at, state.require_statement()
     info = STAGE_INFO[stage]
     claim = claim_for(statement, stage, at)
-    notices = tuple(n for n in all_notices(case, journal_entries) if n.date <= at)
-    hist: History = history(case, at, notices)
+    notices = tuple(n for n in state.notices if n.date <= at)
+    hist: History = state.history
     creditor = party_view(case.creditor, "creditor")
     debtor = party_view(case.debtor, "debtor")
     consumer = not case.debtor.is_company

@@ -1,0 +1,168 @@
+"""The case snapshot: one straight path from a case folder to what every command needs.
+
+:func:`open_case` is the only place that reads a case: the case file, then its journal,
+once. :func:`build_state` is the pure rest of the chain — the case file's notices and the
+journal's merged once, the décompte computed once, the principal still owed taken from it,
+the debtor's history, the next step of the ladder, the competent court — and returns a
+frozen :class:`CaseState`. ``compute``, ``check``, ``plan``, ``letter``, ``bundle`` and
+``demo`` all start from it; nothing below it reads files or the environment on its own.
+
+>>> from datetime import date
+>>> from dossier.demo import samples_dir
+>>> state = open_case(samples_dir() / "studio-graphique", date(2026, 6, 15))
+>>> state.statement.total
+Decimal('7848.19')
+>>> state.plan.stage
+'mise-en-demeure'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from dossier.casefile import check_case
+from dossier.errors import CaseFileError, Problem, RateTableError
+from dossier.journal import JournalEntry, read_journal
+from dossier.ladder import History, PlanItem, all_notices, history, next_step
+from dossier.law.courts import CourtChoice, court_for_case
+from dossier.law.penalties import compute_statement, principal_outstanding
+from dossier.law.statement import Statement
+from dossier.model import Case, Notice
+
+if TYPE_CHECKING:  # the bundle layer is imported only by what builds a dossier
+    from dossier.bundle.exhibits import ExhibitSpec
+    from dossier.law.rates import RateTable
+
+
+@dataclass(frozen=True)
+class CaseState:
+    """A case as of a date: everything the commands need, computed once."""
+
+    #: the case with the notices of its case file and of its journal (merged once)
+    case: Case
+    #: the case exactly as its case file states it (the dossier's exhibit list reads the
+    #: journal's own entries, with their hashes)
+    filed: Case
+    at: date
+    #: the journal's entries, in order
+    journal: tuple[JournalEntry, ...]
+    #: principal still owed per invoice on ``at`` (the décompte's imputation)
+    owed: Mapping[str, Decimal]
+    #: the décompte, or None when a rate it needs is missing (see :meth:`require_statement`)
+    statement: Statement | None
+    rate_error: RateTableError | None
+    history: History
+    #: the next step of the ladder
+    plan: PlanItem
+    court: CourtChoice
+    #: warnings of the case file (``file:line: field: message``)
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def notices(self) -> tuple[Notice, ...]:
+        """Notices of the case file and the journal, by date."""
+        return self.case.notices
+
+    @property
+    def reference(self) -> str:
+        return self.case.reference
+
+    @property
+    def total_owed(self) -> Decimal:
+        return sum(self.owed.values(), Decimal(0))
+
+    def require_statement(self) -> Statement:
+        """The décompte; raises the missing rate's :class:`RateTableError` (with the command
+        that adds the rate) when it could not be computed."""
+        if self.statement is None:
+            assert self.rate_error is not None
+            raise self.rate_error
+        return self.statement
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Every warning: the case file's, then the décompte's."""
+        out = [str(p) for p in self.problems if p.severity == "warning"]
+        if self.statement is not None:
+            out.extend(self.statement.warnings)
+        return tuple(out)
+
+    @cached_property
+    def exhibits(self) -> tuple[ExhibitSpec, ...]:
+        """The dossier's exhibits in their order (numbered 1.. in that order)."""
+        from dossier.bundle.collect import collect_exhibits
+
+        return tuple(collect_exhibits(self.filed, self.journal))
+
+
+def build_state(
+    case: Case,
+    at: date,
+    rates: RateTable | None,
+    journal: Iterable[JournalEntry] = (),
+    *,
+    problems: Iterable[Problem] = (),
+    deadline_days: int = 8,
+) -> CaseState:
+    """The snapshot of an already loaded ``case`` (no I/O). ``rates`` None: no décompte,
+    the plan from the principal alone."""
+    entries = tuple(journal)
+    full = dataclasses.replace(case, notices=all_notices(case, entries)) if entries else case
+    statement = None
+    rate_error = None
+    if rates is not None:
+        try:
+            statement = compute_statement(full, at, rates)
+        except RateTableError as e:
+            rate_error = e
+    if statement is not None:
+        owed: Mapping[str, Decimal] = {i.number: i.outstanding for i in statement.invoices}
+    else:
+        owed = principal_outstanding(full, at)
+        if rate_error is None:
+            rate_error = RateTableError("no rate table was given: the décompte was not computed")
+    past = tuple(n for n in full.notices if n.date <= at)
+    hist = history(full, at, past, owed=owed)
+    step = next_step(full, at, entries, owed=owed, notices=full.notices, hist=hist, deadline_days=deadline_days)
+    return CaseState(
+        case=full,
+        filed=case,
+        at=at,
+        journal=entries,
+        owed=owed,
+        statement=statement,
+        rate_error=rate_error,
+        history=hist,
+        plan=step,
+        court=court_for_case(full),
+        problems=tuple(problems),
+    )
+
+
+def open_case(
+    path: str | Path,
+    at: date,
+    rates: RateTable | None = None,
+    *,
+    load_rates_if_none: bool = True,
+    deadline_days: int = 8,
+) -> CaseState:
+    """Read the case folder ``path`` (its case file and journal, once) and build its
+    :class:`CaseState` as of ``at``. ``rates`` defaults to the shipped tables plus the
+    user's rate file; ``load_rates_if_none=False`` plans without a décompte. Raises
+    :class:`~dossier.errors.CaseFileError` with every problem of an unusable case file,
+    :class:`~dossier.errors.JournalError` for a damaged journal."""
+    case, problems = check_case(path, at)
+    if case is None or any(p.severity == "error" for p in problems):
+        raise CaseFileError(problems)
+    if rates is None and load_rates_if_none:
+        from dossier.law.rates import load_rates
+
+        rates = load_rates()
+    return build_state(case, at, rates, read_journal(case), problems=problems, deadline_days=deadline_days)
