@@ -16,6 +16,8 @@ def pytest_configure(config):
     import tempfile
 
     os.environ.setdefault("DOSSIER_CACHE_DIR", tempfile.mkdtemp(prefix="dossier-test-cache-"))
+    # doctests too: never the developer's own ~/.config/dossier/rates.csv
+    os.environ["DOSSIER_RATES_FILE"] = os.path.join(tempfile.mkdtemp(prefix="dossier-test-rates-"), "rates.csv")
 
 
 def run_cli(*args, cwd=None, env=None):
@@ -66,10 +68,10 @@ def awkward_case(tmp_path_factory, awkward):
 
 @pytest.fixture(scope="session")
 def built(awkward_case, rates):
-    from helpers import AT, state_of
-
     from dossier.bundle import build_bundle
     from dossier.casefile import load_case
+
+    from helpers import AT, state_of
 
     case = load_case(awkward_case, AT)
     return case, build_bundle(state_of(case, AT, rates))

@@ -14,8 +14,20 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from helpers import state_of  # noqa: E402
-from helpers import AT, CASE_YAML, GOOD, SAMPLES, lines_of, make_awkward, norm, reader_of, run_cli, sample_copy, write_case  # noqa: F401
+from helpers import (  # noqa: F401
+    AT,
+    CASE_YAML,
+    GOOD,
+    SAMPLES,
+    lines_of,
+    make_awkward,
+    norm,
+    reader_of,
+    run_cli,
+    sample_copy,
+    state_of,  # noqa: E402
+    write_case,
+)
 
 # --------------------------------------------------------------------------- structure
 
@@ -497,8 +509,8 @@ def test_long_toc_and_bordereau_over_several_pages_link_to_the_printed_pages(tmp
     checked = 0
     for index in range(bord.first_page - 1, toc.first_page - 1 + toc.pages):
         page = reader.pages[index]
-        frags = []
-        page.extract_text(visitor_text=lambda t, cm, tm, f, s: frags.append(
+        frags: list = []
+        page.extract_text(visitor_text=lambda t, cm, tm, f, s, frags=frags: frags.append(
             (tm[4] * cm[0] + tm[5] * cm[2] + cm[4], tm[4] * cm[1] + tm[5] * cm[3] + cm[5], t)) if t.strip() else None)
         for ref in page.get("/Annots", []):
             a = ref.get_object()

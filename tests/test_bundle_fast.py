@@ -3,19 +3,24 @@ drawn without WeasyPrint, and the cover + requête typeset in a background proce
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
 
-from helpers import state_of  # noqa: E402
-from helpers import AT, GOOD, lines_of, make_awkward, norm, reader_of, write_case
+from helpers import (
+    AT,
+    GOOD,
+    lines_of,
+    make_awkward,
+    norm,
+    reader_of,
+    state_of,  # noqa: E402
+    write_case,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,7 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 
-from hypothesis import given, strategies as hst
+from hypothesis import given
+from hypothesis import strategies as hst
 
 from dossier.bundle.collect import collect_exhibits
 from dossier.bundle.layout import layout

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, SAMPLES, run_cli
 from dossier.casefile import check_case, load_case
 from dossier.errors import CaseFileError
+
+from helpers import SAMPLES, run_cli
 
 BAD = sorted((Path(__file__).parent / "bad_cases").iterdir())
 AT = "2026-06-15"
@@ -105,7 +106,9 @@ def test_missing_folder(tmp_path):
 
 def test_model_is_frozen_and_decimal(tmp_path):
     case = load_case(_good_text(tmp_path), date(2026, 6, 15))
-    with pytest.raises(Exception):
+    import dataclasses
+
+    with pytest.raises(dataclasses.FrozenInstanceError):
         case.reference = "x"  # type: ignore[misc]
     from decimal import Decimal
 

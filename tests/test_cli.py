@@ -1,8 +1,4 @@
 import json
-import time
-from pathlib import Path
-
-import pytest
 
 from helpers import ROOT, SAMPLES, run_cli
 

@@ -52,8 +52,9 @@ def test_named_court_overrides_and_needs_no_check():
 
 
 def test_samples(rates):
-    from helpers import SAMPLES
     from dossier.casefile import load_case
+
+    from helpers import SAMPLES
 
     assert court_for_case(load_case(SAMPLES / "atelier-martin")).kind == TC
     assert court_for_case(load_case(SAMPLES / "consumer-renovation")).kind == TJ

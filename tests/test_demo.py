@@ -5,8 +5,9 @@ from decimal import Decimal
 
 from pypdf import PdfReader
 
-from helpers import run_cli
 from dossier.fmt import amount_in_words, money
+
+from helpers import run_cli
 
 STAGES = ["rappel-preventif", "relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure"]
 

@@ -9,12 +9,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "fixtures"))
-import make_awkward  # noqa: E402
-
 from dossier.bundle.exhibits import (  # noqa: E402
-    ExhibitSpec, ImagePolicy, _french_date, html_to_text, image_data, load_exhibit, sniff,
+    ExhibitSpec,
+    ImagePolicy,
+    _french_date,
+    html_to_text,
+    image_data,
+    load_exhibit,
+    sniff,
 )
 from dossier.errors import EvidenceError  # noqa: E402
+
+import make_awkward  # noqa: E402
 
 
 def spec(path: Path, **kw) -> ExhibitSpec:
@@ -125,7 +131,8 @@ def test_page_without_size_is_refused(tmp_path):
         load_exhibit(spec(p))
 
 
-from hypothesis import HealthCheck, example, given, settings, strategies as hst  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
+from hypothesis import strategies as hst
 
 _BASE = make_awkward.pdf_pages([(make_awkward.A4, "MARK-FUZZ-1"), ((842, 595), "MARK-FUZZ-2")], rotate=90)
 
@@ -163,8 +170,6 @@ def test_html_only_email_is_rendered_as_text_with_a_note(tmp_path):
     from datetime import date
     from email.message import EmailMessage
     from types import SimpleNamespace
-
-    from pypdf import PdfReader
 
     from dossier.bundle.layout import email_renderer
 

@@ -10,9 +10,13 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from helpers import state_of  # noqa: E402
-from helpers import SHARED
-from helpers import AT, norm, write_case
+from helpers import (
+    AT,
+    SHARED,
+    norm,
+    state_of,  # noqa: E402
+    write_case,
+)
 
 CORPUS = SHARED / "evidence-corpus"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="shared/evidence-corpus not available")

@@ -2,7 +2,8 @@ from datetime import date
 from decimal import Decimal as D
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dossier.fmt import amount_in_words, date_long, money, rate
 

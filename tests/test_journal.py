@@ -76,7 +76,7 @@ def test_malformed_line_names_file_and_line(tmp_path, line, message):
         f.write(line)
     with pytest.raises(JournalError) as e:
         journal.read_journal(tmp_path)
-    assert f"journal.jsonl:2:" in str(e.value)
+    assert "journal.jsonl:2:" in str(e.value)
     assert message in str(e.value)
 
 

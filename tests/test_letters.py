@@ -11,18 +11,31 @@ from decimal import Decimal as D
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader, PdfWriter
+from pypdf import PdfReader
 
 from dossier import fmt
 from dossier.errors import DossierError
 from dossier.law.penalties import compute_statement
 from dossier.letters import LetterOptions, Window, render_stage, write_all_stages
 from dossier.model import (
-    Address, Bank, Case, Exhibit, Invoice, Notice, Party, Payment, Person, Terms,
+    Address,
+    Case,
+    Invoice,
+    Notice,
+    Party,
+    Payment,
+    Terms,
 )
 
-from helpers import state_of  # noqa: E402
-from helpers import AT, MM, STAGES, docx_text, make_case, pdf_text  # noqa: F401
+from helpers import (  # noqa: F401
+    AT,
+    MM,
+    STAGES,
+    docx_text,
+    make_case,
+    pdf_text,
+    state_of,  # noqa: E402
+)
 from helpers import squash as _norm
 
 
@@ -66,7 +79,6 @@ def test_every_stage_renders_with_the_decompte_figures(case, rates, stage):
 
 
 def test_letter_frame_sender_mentions_date_refs_lrar_signature(case, rates):
-    st = compute_statement(case, AT, rates)
     r = render_stage(state_of(case, AT, rates), "mise-en-demeure", options=LetterOptions(lrar_number="1A 123 456 7890 1"))
     text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
     for needle in ("SARL au capital de 10 000 €", "RCS Lyon 732 829 320", "SIRET 73282932000017", "FR44732829320",
@@ -112,7 +124,6 @@ def test_recipient_lies_inside_the_envelope_window(case, rates, window, six_line
         case = dataclasses.replace(case, debtor=dataclasses.replace(
             case.debtor, address=Address(("Zone artisanale des Glières", "Bâtiment C, 2e étage", "12 rue des Alpes"), "38000", "Grenoble")))
         assert len(recipient_lines(case)) == 6
-    st = compute_statement(case, AT, rates)
     r = render_stage(state_of(case, AT, rates), "mise-en-demeure", options=LetterOptions(window=window), formats=("pdf",))
     boxes = _glyph_boxes(r.files["mise-en-demeure.pdf"])
     page_h = 297 * MM
@@ -135,7 +146,6 @@ def test_recipient_lies_inside_the_envelope_window(case, rates, window, six_line
 
 
 def test_pdf_docx_eml_are_byte_identical_across_renders(case, rates):
-    st = compute_statement(case, AT, rates)
     a = render_stage(state_of(case, AT, rates), "mise-en-demeure")
     b = render_stage(state_of(case, AT, rates), "mise-en-demeure")
     assert a.files == b.files
@@ -234,7 +244,6 @@ def test_portfolio_templates_folder(tmp_path, rates):
     shared = tmp_path / "portfolio" / "templates" / "letters"
     shared.mkdir(parents=True)
     (shared / "relance-1.html").write_text("<p>Modèle du portefeuille</p>", encoding="utf-8")
-    st = compute_statement(c, AT, rates)
     text = _norm(pdf_text(render_stage(state_of(c, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "Modèle du portefeuille" in text
     own = tmp_path / "own" / "letters"
@@ -324,7 +333,6 @@ def test_case_envelope_window_is_used_unless_the_option_names_one(case, rates):
     --window flag) wins over it."""
     from dossier.letters.context import recipient_lines
 
-    st = compute_statement(case, AT, rates)
     mine = dataclasses.replace(case, envelope_window=(40.0, 20.0, 90.0, 35.0))
     first = recipient_lines(case)[0]
 

@@ -12,12 +12,14 @@ import pytest
 
 from dossier import journal, mail
 from dossier.errors import DeliveryError, JournalError
-from dossier.law.penalties import compute_statement
 from dossier.letters import LetterOptions, render_stage, write_stage
 from dossier.mail import SmtpConfig
 
-from helpers import state_of  # noqa: E402
-from helpers import AT, make_case
+from helpers import (
+    AT,
+    make_case,
+    state_of,  # noqa: E402
+)
 
 
 def parse(raw: bytes):
@@ -57,7 +59,8 @@ def test_relance_1_email_parts_and_attachments(case, rates):
     names = attachment_names(msg)
     assert names == ["F2026-014.pdf", "F2026-021.pdf", "devis.pdf", "RIB-Atelier-Martin.pdf"]
     rib = next(p for p in msg.iter_attachments() if p.get_filename().startswith("RIB"))
-    from helpers import pdf_text, squash as _norm
+    from helpers import pdf_text
+    from helpers import squash as _norm
 
     rib_text = _norm(pdf_text(rib.get_content()))
     assert "Relevé d'identité bancaire" in rib_text and "AGRIFRPP" in rib_text
@@ -99,9 +102,9 @@ class _Sink:
 
 @pytest.fixture
 def smtp_server():
-    from aiosmtpd.controller import Controller
-
     import socket
+
+    from aiosmtpd.controller import Controller
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -236,7 +236,6 @@ def test_paid_by_due_date_accrues_nothing(rates, amount, due, early, extra):
 def test_penalties_never_decrease_as_at_moves_later(rates, amount, due, d1, d2, paid, pay_after):
     pay = (amount * paid / 100).quantize(D("0.01"))
     payments = [Payment(due + timedelta(days=pay_after), pay, "F1")] if pay > 0 else []
-    c = case([inv("F1", due, str(amount))], payments)
     end = date(2026, 6, 30)
     a1 = min(due + timedelta(days=min(d1, d2)), end)
     a2 = min(due + timedelta(days=max(d1, d2)), end)

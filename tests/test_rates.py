@@ -4,10 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import run_cli
 from dossier.errors import RateTableError
 from dossier.law.deadlines import deadline, is_working_day
 from dossier.law.rates import load_rates, parse_ecb_sdmx_csv
+
+from helpers import run_cli
 
 # LEGAL.md §4: the L441-10 default rate by half-year
 DEFAULT = {

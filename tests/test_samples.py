@@ -7,9 +7,10 @@ from decimal import Decimal as D
 
 import pytest
 
-from helpers import SAMPLES, run_cli
 from dossier.casefile import load_case
 from dossier.law.penalties import compute_statement
+
+from helpers import SAMPLES, run_cli
 
 AT = date(2026, 6, 15)
 

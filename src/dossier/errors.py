@@ -19,8 +19,10 @@ class Problem:
     severity: str = "error"  # or "warning"
 
     def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
         label = "" if self.severity == "error" else "warning: "
+        if not self.file:  # a message that already says where (e.g. an evidence file's)
+            return f"{label}{self.message}"
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
         fld = f" {self.field}:" if self.field else ""
         return f"{where}:{fld} {label}{self.message}"
 

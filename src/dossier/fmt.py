@@ -53,9 +53,17 @@ def number(value: Decimal | int | str) -> str:
 def rate(value: Decimal | int | str) -> str:
     """A yearly percentage: ``Decimal("12.15")`` -> ``"12,15 %"``; keeps a third decimal
     when there is one (``3.125`` -> ``"3,125 %"``)."""
-    from dossier.law.statement import format_rate
+    return rate_digits(to_decimal(value)).replace(".", ",") + NBSP + "%"
 
-    return format_rate(to_decimal(value)).replace(".", ",") + NBSP + "%"
+
+def rate_digits(value: Decimal) -> str:
+    """A percentage as a plain string with at least two decimals (the JSON form):
+    ``12.5`` -> ``"12.50"``, ``3.125`` -> ``"3.125"``."""
+    q = value.normalize()
+    exponent = q.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent < 2:
+        q = value.quantize(Decimal("0.01"))
+    return format(q, "f")
 
 
 def date_long(d: date) -> str:

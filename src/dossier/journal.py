@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import JournalError
-from dossier.model import Notice, Source
+from dossier.model import Date, Notice, Source
 
 STATUSES = ("generated", "sent")
 JOURNAL_NAME = "journal.jsonl"
@@ -61,7 +61,7 @@ class JournalEntry:
     note: str | None = None
     #: échéancier: the proposed instalments as (due date, amount as a string), so the
     #: ladder can tell a plan kept from a plan broken
-    schedule: tuple[tuple[date, str], ...] = ()
+    schedule: tuple[tuple[Date, str], ...] = ()
     #: 1-based line in journal.jsonl (set when read)
     line: int | None = field(default=None, compare=False)
 

@@ -1,7 +1,7 @@
 """The escalation ladder: which stage is due next, when, by which channel, and why.
 
 Pure computation over a :class:`~dossier.model.Case`, its journal entries and a date: no
-I/O (the caller reads the journal). Default timings (shared/DESIGN.md), in days relative
+I/O (the caller reads the journal). Default timings, in days relative
 to the due date of the oldest unpaid invoice, overridable per case (``ladder:`` key):
 
 =====================  ======  =====================================================
@@ -290,26 +290,30 @@ def _payment_plan(f: _Facts, journal_entries: tuple[JournalEntry, ...]) -> PlanI
 
 def _promise_pause(f: _Facts) -> PlanItem | None:
     """A payment promise pauses escalation until its date and the grace days."""
-    resume = _promise_resume(f)
-    if resume is None or f.at >= resume:
+    last = _last_promise(f)
+    if last is None:
         return None
-    p = _last_promise(f)
+    p, promised = last
+    resume = promised + timedelta(days=PROMISE_GRACE)
+    if f.at >= resume:
+        return None
     nxt = f.first_open()
     return PlanItem(
         f.case.reference, nxt, resume, _channel(nxt, f.email),
-        f"paused: payment promised for {p.promised_date.isoformat()} ({p.stage} of {p.date.isoformat()});"
+        f"paused: payment promised for {promised.isoformat()} ({p.stage} of {p.date.isoformat()});"
         f" escalation resumes on {resume.isoformat()} if {f.total} EUR is still owed",
     )
 
 
-def _last_promise(f: _Facts) -> Notice:
-    return max((n for n in f.past if n.promised_date is not None), key=lambda n: (n.date, n.promised_date))
+def _last_promise(f: _Facts) -> tuple[Notice, date] | None:
+    """The latest notice recording a payment promise, with the promised date."""
+    promises = [(n, n.promised_date) for n in f.past if n.promised_date is not None]
+    return max(promises, key=lambda t: (t[0].date, t[1])) if promises else None
 
 
 def _promise_resume(f: _Facts) -> date | None:
-    if not any(n.promised_date is not None for n in f.past):
-        return None
-    return _last_promise(f).promised_date + timedelta(days=PROMISE_GRACE)
+    last = _last_promise(f)
+    return None if last is None else last[1] + timedelta(days=PROMISE_GRACE)
 
 
 def _court_stage(f: _Facts, deadline_days: int) -> PlanItem | None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+
+#: ``date`` under a name that a field called ``date`` cannot shadow in annotations
+Date = date
 from decimal import Decimal
 from pathlib import Path
 
@@ -121,7 +124,9 @@ class Terms:
     #: contractual yearly penalty rate in percent; None = legal default (ECB + 10 points)
     penalty_rate: Decimal | None = None
     flat_indemnity: bool = True
-    #: LEGAL.md §1 open point: also raise the *default* rate to 3x the legal rate
+    #: also raise the *default* rate (ECB + 10 points) to 3x the legal rate when it is lower;
+    #: C. com. L441-10 sets the floor for contractual rates, and common practice applies
+    #: ECB + 10 as it is, so this is off by default
     floor_applies_to_default: bool = False
     #: C. civ. 1342-10 / 1343-1: "principal" (default) or "interest-first"
     payment_imputation: str = "principal"
@@ -181,9 +186,9 @@ class Notice:
     channel: str
     file: Path | None = None
     lrar_number: str | None = None
-    received: date | None = None
+    received: Date | None = None
     #: a payment promise recorded after a phone call (relance-2) pauses escalation
-    promised_date: date | None = None
+    promised_date: Date | None = None
     source: Source | None = field(default=None, compare=False)
     #: the signed avis de réception (scan or PDF): an exhibit of its own in the dossier
     receipt_file: Path | None = None

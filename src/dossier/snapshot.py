@@ -12,8 +12,8 @@ frozen :class:`CaseState`. ``compute``, ``check``, ``plan``, ``letter``, ``bundl
 >>> state = open_case(samples_dir() / "studio-graphique", date(2026, 6, 15))
 >>> state.statement.total
 Decimal('7848.19')
->>> state.plan.stage
-'mise-en-demeure'
+>>> state.plan.stage, state.plan.due_on.isoformat()
+('injonction-de-payer', '2025-09-26')
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dossier.casefile import check_case
-from dossier.errors import CaseFileError, Problem, RateTableError
+from dossier.errors import CaseFileError, JournalError, Problem, RateTableError
 from dossier.journal import JournalEntry, read_journal
 from dossier.ladder import History, PlanItem, all_notices, history, next_step
 from dossier.law.courts import CourtChoice, court_for_case
@@ -166,3 +166,36 @@ def open_case(
 
         rates = load_rates()
     return build_state(case, at, rates, read_journal(case), problems=problems, deadline_days=deadline_days)
+
+
+def check_case_folder(
+    path: str | Path, at: date, rates: RateTable | None = None, *, evidence: bool = True
+) -> tuple[CaseState | None, list[Problem]]:
+    """Everything ``dossier check`` reports, as values: the case file's problems, a damaged
+    journal, every unusable evidence file (each opened as the dossier would open it), a
+    missing rate and the décompte's warnings. Returns the snapshot (None when the case
+    cannot be used) and the problems, errors and warnings together."""
+    case, problems = check_case(path, at)
+    if case is None or any(p.severity == "error" for p in problems):
+        return None, problems
+    try:
+        entries = read_journal(case)
+    except JournalError as e:
+        return None, [*problems, Problem("", None, "", str(e))]
+    if rates is None:
+        from dossier.law.rates import load_rates
+
+        rates = load_rates()
+    state = build_state(case, at, rates, entries, problems=problems)
+    out = list(problems)
+    if evidence:
+        from dossier.bundle.exhibits import evidence_problems
+
+        out.extend(Problem("", None, "", msg) for msg in evidence_problems(state.exhibits))
+    if state.statement is None and state.rate_error is not None:
+        out.append(Problem("", None, "", f"the décompte cannot be computed: {state.rate_error}", "warning"))
+    elif state.statement is not None:
+        out.extend(Problem("", None, "", w, "warning") for w in state.statement.warnings)
+    if any(p.severity == "error" for p in out):
+        return None, out
+    return state, out

@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from dossier.bundle import stamp as st
+from dossier.render import pdfapi
 
 #: ExtGState resource name for translucent highlights
 GS_HIGHLIGHT = "/DsHl"
@@ -95,7 +96,7 @@ def _from_appearance(w, a, rect, index, has_value=False):
         return None
     sx, sy = (rx1 - rx0) / bw, (ry1 - ry0) / bh
     m = (sx, 0, 0, sy, rx0 - sx * min(xs), ry0 - sy * min(ys))
-    clone = n_raw.clone(w) if hasattr(n_raw, "idnum") else w._add_object(n_obj.clone(w))
+    clone = n_raw.clone(w) if hasattr(n_raw, "idnum") else pdfapi.add_object(w, n_obj.clone(w))
     name = f"/An{index}"
     return name, clone, b"q " + st.matrix_bytes(m) + b" cm " + name.encode() + b" Do Q\n"
 
@@ -143,7 +144,7 @@ def _widget_border(a, rect) -> bytes:
     x0, y0, x1, y1 = rect
     w = _width(a) if ("/BS" in a or "/Border" in a) else 1.0
     return b"q %s w %s %s %s RG %s %s %s %s re S Q\n" % (
-        st._n(w), st._n(r), st._n(g), st._n(b), st._n(x0 + w / 2), st._n(y0 + w / 2), st._n(x1 - x0 - w), st._n(y1 - y0 - w))
+        st.pdf_num(w), st.pdf_num(r), st.pdf_num(g), st.pdf_num(b), st.pdf_num(x0 + w / 2), st.pdf_num(y0 + w / 2), st.pdf_num(x1 - x0 - w), st.pdf_num(y1 - y0 - w))
 
 
 def _widget_value(a, rect) -> bytes:
@@ -165,15 +166,15 @@ def _widget_value(a, rect) -> bytes:
     color = _da_color(da)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     multiline = len(lines) > 1 or (int(_inherited(a, "/Ff") or 0) & 4096)
-    out = [b"q %s %s %s %s re W n %s BT %s %s Tf" % (st._n(x0), st._n(y0), st._n(x1 - x0), st._n(h), color,
-                                                    st.FONT_REGULAR.encode(), st._n(size))]
+    out = [b"q %s %s %s %s re W n %s BT %s %s Tf" % (st.pdf_num(x0), st.pdf_num(y0), st.pdf_num(x1 - x0), st.pdf_num(h), color,
+                                                    st.FONT_REGULAR.encode(), st.pdf_num(size))]
     if multiline:
         y = y1 - size - 1
         for line in lines:
-            out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st._n(x0 + 2), st._n(y), st.pdf_string(line)))
+            out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st.pdf_num(x0 + 2), st.pdf_num(y), st.pdf_string(line)))
             y -= size * 1.15
     else:
-        out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st._n(x0 + 2), st._n(y0 + (h - size) / 2 + size * 0.22),
+        out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st.pdf_num(x0 + 2), st.pdf_num(y0 + (h - size) / 2 + size * 0.22),
                                                 st.pdf_string(lines[0])))
     out.append(b"ET Q\n")
     return b" ".join(out)
@@ -182,10 +183,10 @@ def _widget_value(a, rect) -> bytes:
 def _da_color(da: str) -> bytes:
     m = re.search(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+rg", da)
     if m:
-        return b"%s %s %s rg" % tuple(st._n(float(v)) for v in m.groups())
+        return b"%s %s %s rg" % tuple(st.pdf_num(float(v)) for v in m.groups())
     m = re.search(r"([\d.]+)\s+g\b", da)
     if m:
-        return b"%s g" % st._n(float(m.group(1)))
+        return b"%s g" % st.pdf_num(float(m.group(1)))
     return b"0 g"
 
 
@@ -216,80 +217,105 @@ def _width(a) -> float:
 
 
 def _markup(a, rect, sub) -> tuple[bytes, bool]:
+    """The appearance of a markup annotation drawn from its own geometry: (content stream
+    bytes, whether it needs the highlight graphics state)."""
     r, g, b = _rgb(a)
-    col = b"%s %s %s" % (st._n(r), st._n(g), st._n(b))
-    x0, y0, x1, y1 = rect
+    col = b"%s %s %s" % (st.pdf_num(r), st.pdf_num(g), st.pdf_num(b))
     if sub in ("/Highlight", "/Underline", "/StrikeOut", "/Squiggly"):
-        q = [float(v) for v in a.get("/QuadPoints") or []]
-        quads = [q[i:i + 8] for i in range(0, len(q) - 7, 8)] or [[x0, y1, x1, y1, x0, y0, x1, y0]]
-        out = []
-        for qd in quads:
-            xs, ys = qd[0::2], qd[1::2]
-            qx0, qx1, qy0, qy1 = min(xs), max(xs), min(ys), max(ys)
-            if sub == "/Highlight":
-                out.append(b"%s %s %s %s re f" % (st._n(qx0), st._n(qy0), st._n(qx1 - qx0), st._n(qy1 - qy0)))
-            else:
-                y = qy0 + (qy1 - qy0) * (0.5 if sub == "/StrikeOut" else 0.08)
-                out.append(b"%s %s m %s %s l S" % (st._n(qx0), st._n(y), st._n(qx1), st._n(y)))
+        return _text_markup(a, rect, sub, col)
+    draw = _MARKUP.get(sub)
+    return (draw(a, rect, sub, col), False) if draw else (b"", False)
+
+
+def _text_markup(a, rect, sub, col) -> tuple[bytes, bool]:
+    x0, y0, x1, y1 = rect
+    q = [float(v) for v in a.get("/QuadPoints") or []]
+    quads = [q[i:i + 8] for i in range(0, len(q) - 7, 8)] or [[x0, y1, x1, y1, x0, y0, x1, y0]]
+    out = []
+    for qd in quads:
+        xs, ys = qd[0::2], qd[1::2]
+        qx0, qx1, qy0, qy1 = min(xs), max(xs), min(ys), max(ys)
         if sub == "/Highlight":
-            return b"q " + GS_HIGHLIGHT.encode() + b" gs " + col + b" rg " + b" ".join(out) + b" Q\n", True
-        return b"q 1 w " + col + b" RG " + b" ".join(out) + b" Q\n", False
-    lw = st._n(_width(a))
-    if sub == "/Ink":
-        out = []
-        for path in a.get("/InkList") or []:
-            pts = [float(v) for v in path]
-            if len(pts) < 4:
-                continue
-            seg = [b"%s %s m" % (st._n(pts[0]), st._n(pts[1]))]
-            seg += [b"%s %s l" % (st._n(pts[i]), st._n(pts[i + 1])) for i in range(2, len(pts) - 1, 2)]
-            out.append(b" ".join(seg) + b" S")
-        return (b"q 1 J 1 j " + lw + b" w " + col + b" RG " + b" ".join(out) + b" Q\n") if out else b"", False
-    if sub in ("/Square", "/Circle"):
-        inset = _width(a) / 2
-        rx0, ry0, rx1, ry1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
-        if sub == "/Square":
-            path = b"%s %s %s %s re" % (st._n(rx0), st._n(ry0), st._n(rx1 - rx0), st._n(ry1 - ry0))
+            out.append(b"%s %s %s %s re f" % (st.pdf_num(qx0), st.pdf_num(qy0), st.pdf_num(qx1 - qx0), st.pdf_num(qy1 - qy0)))
         else:
-            path = _ellipse(rx0, ry0, rx1, ry1)
-        return b"q " + lw + b" w " + col + b" RG " + path + b" S Q\n", False
-    if sub in ("/Polygon", "/PolyLine", "/Line"):
-        pts = [float(v) for v in (a.get("/L") if sub == "/Line" else a.get("/Vertices")) or []]
+            y = qy0 + (qy1 - qy0) * (0.5 if sub == "/StrikeOut" else 0.08)
+            out.append(b"%s %s m %s %s l S" % (st.pdf_num(qx0), st.pdf_num(y), st.pdf_num(qx1), st.pdf_num(y)))
+    if sub == "/Highlight":
+        return b"q " + GS_HIGHLIGHT.encode() + b" gs " + col + b" rg " + b" ".join(out) + b" Q\n", True
+    return b"q 1 w " + col + b" RG " + b" ".join(out) + b" Q\n", False
+
+
+def _ink(a, rect, sub, col) -> bytes:
+    out = []
+    for path in a.get("/InkList") or []:
+        pts = [float(v) for v in path]
         if len(pts) < 4:
-            return b"", False
-        seg = [b"%s %s m" % (st._n(pts[0]), st._n(pts[1]))]
-        seg += [b"%s %s l" % (st._n(pts[i]), st._n(pts[i + 1])) for i in range(2, len(pts) - 1, 2)]
-        close = b" s" if sub == "/Polygon" else b" S"
-        return b"q " + lw + b" w " + col + b" RG " + b" ".join(seg) + close + b" Q\n", False
-    if sub == "/Text":  # a sticky note: a small note icon where it was placed
-        s = 12.0
-        nx, ny = x0, y1 - s
-        return (b"q 0.5 w 0 G " + col + b" rg %s %s %s %s re B 0 g %s %s m %s %s l %s %s m %s %s l %s %s m %s %s l S Q\n" % (
-            st._n(nx), st._n(ny), st._n(s), st._n(s),
-            st._n(nx + 2.5), st._n(ny + 8.5), st._n(nx + 9.5), st._n(ny + 8.5),
-            st._n(nx + 2.5), st._n(ny + 6), st._n(nx + 9.5), st._n(ny + 6),
-            st._n(nx + 2.5), st._n(ny + 3.5), st._n(nx + 7.5), st._n(ny + 3.5))), False
-    if sub == "/FreeText":
-        text = str(a.get("/Contents") or "")
-        if not text:
-            return b"", False
-        da = str(a.get("/DA") or "")
-        m = re.search(r"([\d.]+)\s+Tf", da)
-        size = float(m.group(1)) if m and float(m.group(1)) > 0 else 10.0
-        y = y1 - size - 1
-        out = [b"q " + _da_color(da) + b" BT " + st.FONT_REGULAR.encode() + b" " + st._n(size) + b" Tf"]
-        for line in text.replace("\r", "\n").split("\n"):
-            out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st._n(x0 + 2), st._n(y), st.pdf_string(line)))
-            y -= size * 1.15
-        out.append(b"ET Q\n")
-        return b" ".join(out), False
-    return b"", False
+            continue
+        seg = [b"%s %s m" % (st.pdf_num(pts[0]), st.pdf_num(pts[1]))]
+        seg += [b"%s %s l" % (st.pdf_num(pts[i]), st.pdf_num(pts[i + 1])) for i in range(2, len(pts) - 1, 2)]
+        out.append(b" ".join(seg) + b" S")
+    lw = st.pdf_num(_width(a))
+    return (b"q 1 J 1 j " + lw + b" w " + col + b" RG " + b" ".join(out) + b" Q\n") if out else b""
+
+
+def _shape(a, rect, sub, col) -> bytes:
+    x0, y0, x1, y1 = rect
+    inset = _width(a) / 2
+    rx0, ry0, rx1, ry1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
+    if sub == "/Square":
+        path = b"%s %s %s %s re" % (st.pdf_num(rx0), st.pdf_num(ry0), st.pdf_num(rx1 - rx0), st.pdf_num(ry1 - ry0))
+    else:
+        path = _ellipse(rx0, ry0, rx1, ry1)
+    return b"q " + st.pdf_num(_width(a)) + b" w " + col + b" RG " + path + b" S Q\n"
+
+
+def _poly(a, rect, sub, col) -> bytes:
+    pts = [float(v) for v in (a.get("/L") if sub == "/Line" else a.get("/Vertices")) or []]
+    if len(pts) < 4:
+        return b""
+    seg = [b"%s %s m" % (st.pdf_num(pts[0]), st.pdf_num(pts[1]))]
+    seg += [b"%s %s l" % (st.pdf_num(pts[i]), st.pdf_num(pts[i + 1])) for i in range(2, len(pts) - 1, 2)]
+    close = b" s" if sub == "/Polygon" else b" S"
+    return b"q " + st.pdf_num(_width(a)) + b" w " + col + b" RG " + b" ".join(seg) + close + b" Q\n"
+
+
+def _note(a, rect, sub, col) -> bytes:
+    """A sticky note: a small note icon where it was placed."""
+    x0, _, _, y1 = rect
+    s = 12.0
+    nx, ny = x0, y1 - s
+    return b"q 0.5 w 0 G " + col + b" rg %s %s %s %s re B 0 g %s %s m %s %s l %s %s m %s %s l %s %s m %s %s l S Q\n" % (
+        st.pdf_num(nx), st.pdf_num(ny), st.pdf_num(s), st.pdf_num(s),
+        st.pdf_num(nx + 2.5), st.pdf_num(ny + 8.5), st.pdf_num(nx + 9.5), st.pdf_num(ny + 8.5),
+        st.pdf_num(nx + 2.5), st.pdf_num(ny + 6), st.pdf_num(nx + 9.5), st.pdf_num(ny + 6),
+        st.pdf_num(nx + 2.5), st.pdf_num(ny + 3.5), st.pdf_num(nx + 7.5), st.pdf_num(ny + 3.5))
+
+
+def _free_text(a, rect, sub, col) -> bytes:
+    x0, _, _, y1 = rect
+    text = str(a.get("/Contents") or "")
+    if not text:
+        return b""
+    da = str(a.get("/DA") or "")
+    m = re.search(r"([\d.]+)\s+Tf", da)
+    size = float(m.group(1)) if m and float(m.group(1)) > 0 else 10.0
+    y = y1 - size - 1
+    out = [b"q " + _da_color(da) + b" BT " + st.FONT_REGULAR.encode() + b" " + st.pdf_num(size) + b" Tf"]
+    for line in text.replace("\r", "\n").split("\n"):
+        out.append(b"1 0 0 1 %s %s Tm %s Tj" % (st.pdf_num(x0 + 2), st.pdf_num(y), st.pdf_string(line)))
+        y -= size * 1.15
+    out.append(b"ET Q\n")
+    return b" ".join(out)
+
+
+_MARKUP = {"/Ink": _ink, "/Square": _shape, "/Circle": _shape, "/Polygon": _poly, "/PolyLine": _poly,
+           "/Line": _poly, "/Text": _note, "/FreeText": _free_text}
 
 
 def _ellipse(x0, y0, x1, y1) -> bytes:
     k = 0.5523
     cx, cy, rx, ry = (x0 + x1) / 2, (y0 + y1) / 2, (x1 - x0) / 2, (y1 - y0) / 2
-    n = st._n
+    n = st.pdf_num
     return b" ".join([
         b"%s %s m" % (n(cx + rx), n(cy)),
         b"%s %s %s %s %s %s c" % (n(cx + rx), n(cy + k * ry), n(cx + k * rx), n(cy + ry), n(cx), n(cy + ry)),

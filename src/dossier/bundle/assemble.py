@@ -1,6 +1,6 @@
 """Assemble the court or bailiff dossier: one indexed, stamped, deterministic PDF.
 
-Order (issue #4): cover page; the requête en injonction de payer (court) or the cover
+Order: cover page; the requête en injonction de payer (court) or the cover
 letter to the commissaire de justice (bailiff); the bordereau de pièces; the table of
 contents; then each exhibit. The pipeline: :mod:`~dossier.bundle.collect` (which exhibits,
 in which order) → :mod:`~dossier.bundle.layout` starts typesetting the cover and
@@ -30,19 +30,27 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from dossier.bundle import stamp as st
-from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, _quiet_pypdf, load_exhibit
 from dossier.bundle.background import Background
+from dossier.bundle.exhibits import ImagePolicy, LoadedExhibit, OutlineItem, load_all, quiet_pypdf
 from dossier.bundle.layout import (
-    LINK_PREFIX, PETITES_CREANCES_CEILING, BundleExhibit, Section, context, email_renderer, index_pages, metadata,
+    LINK_PREFIX,
+    PETITES_CREANCES_CEILING,
+    BundleExhibit,
+    Section,
+    context,
+    email_renderer,
+    index_pages,
+    metadata,
     render_head,
 )
 from dossier.bundle.pages import new_page, num, place_exhibit, place_page, stamp_fonts
 from dossier.errors import DossierError
 from dossier.law.courts import petites_creances_open
 from dossier.model import Case
+from dossier.render import pdfapi
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
@@ -135,7 +143,7 @@ def build_bundle(
     result = None
     try:
         for i, policy in enumerate(steps):
-            with _quiet_pypdf():
+            with quiet_pypdf():
                 result = _build(case, at, statement, court, specs, purpose, policy, duplex, head, meta)
             if i > 0:
                 result.downsampled_to_dpi = policy.max_dpi
@@ -254,7 +262,7 @@ def _build(case, at, statement, court, specs, purpose, policy, duplex, head, met
     from pypdf import PdfReader, PdfWriter
 
     render_email = email_renderer(case, at)
-    loaded: list[LoadedExhibit] = [load_exhibit(s, policy=policy, email_renderer=render_email) for s in specs]
+    loaded: list[LoadedExhibit] = load_all(specs, policy=policy, email_renderer=render_email)
     warnings = [w for ex in loaded for w in ex.warnings]
 
     # Exhibits first (normalised and stamped; numbered once the front matter's length is
@@ -332,7 +340,11 @@ def _write_pdf(w, fonts_ref, *, head, index, placed, sections, loaded, exhibits,
     pages before and between the exhibits already ``placed`` in ``w``; number every page;
     add the links, the outline and the metadata; return the file."""
     from pypdf.generic import (
-        ArrayObject, ByteStringObject, DictionaryObject, NameObject, NullObject, NumberObject,
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NullObject,
+        NumberObject,
         TextStringObject,
     )
 
@@ -382,7 +394,7 @@ def _write_pdf(w, fonts_ref, *, head, index, placed, sections, loaded, exhibits,
                 NameObject("/F"): NumberObject(4),
                 NameObject("/Dest"): ArrayObject([page_refs[target - 1], NameObject("/XYZ"), NullObject(), NullObject(), NullObject()]),
             })
-            annots.append(w._add_object(a))
+            annots.append(pdfapi.add_object(w, a))
         if annots:
             page[NameObject("/Annots")] = annots
 
@@ -404,11 +416,11 @@ def _write_pdf(w, fonts_ref, *, head, index, placed, sections, loaded, exhibits,
         "/CreationDate": _pdf_date(meta.date),
         "/ModDate": _pdf_date(meta.date),
     })
-    root = w._root_object
+    root = pdfapi.catalog(w)
     root[NameObject("/PageMode")] = NameObject("/UseOutlines")
     root[NameObject("/Lang")] = TextStringObject(meta.lang)
     root[NameObject("/ViewerPreferences")] = DictionaryObject({NameObject("/DisplayDocTitle"): _bool(True)})
-    w._ID = ArrayObject([ByteStringObject(file_id), ByteStringObject(file_id)])
+    pdfapi.set_file_id(w, file_id)
     buf = io.BytesIO()
     w.write(buf)
     return buf.getvalue()

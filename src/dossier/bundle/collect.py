@@ -15,7 +15,7 @@ import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from dossier.bundle.exhibits import ExhibitSpec
 from dossier.model import Case
@@ -87,8 +87,6 @@ def notice_title(stage: str, when: date, channel: str, lrar_number: str | None =
 
 def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[ExhibitSpec]:
     """The exhibits of ``case`` in dossier order (numbered 1.. in that order)."""
-    from dossier.fmt import date_long
-
     found: list[tuple[tuple, ExhibitSpec]] = []
     seen: dict[Path, int] = {}
 
@@ -109,68 +107,83 @@ def collect_exhibits(case: Case, journal_entries: Iterable = ()) -> list[Exhibit
         seen[key] = len(found)
         found.append((sort, replace(spec, group=group)))
 
-    n = 0
+    for order, (spec, group, rank) in enumerate(_candidates(case, journal_entries), start=1):
+        add(spec, group, rank, order)
+    found.sort(key=lambda t: t[0])
+    return [spec for _, spec in found]
+
+
+def _candidates(case: Case, journal_entries: Iterable) -> Iterator[tuple[ExhibitSpec, int, int]]:
+    """Every exhibit the case cites, as (spec, legal-order group, rank), in case-file order:
+    the ``exhibits:`` entries, the invoices, the credit notes, the notices and their
+    receipts, then the journal's sent notices."""
+    yield from _listed_exhibits(case)
+    yield from _accounting_documents(case)
+    yield from _notice_exhibits(case)
+    yield from _journal_exhibits(case, journal_entries)
+
+
+def _listed_exhibits(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
     for i, ex in enumerate(case.exhibits):
-        n += 1
         group = GROUPS.get(ex.kind, 4)
         if ex.kind == "autre" and _RECEIPT.search(ex.title or ""):
             group = GROUPS["accuse-de-reception"]
-        add(
-            ExhibitSpec(ex.kind, ex.title, Path(ex.file), _field(ex, f"exhibits[{i}]") + ".file",
-                        ex.date, ex.password, "exhibit", location=_location(ex)),
-            group, KIND_RANK.get(ex.kind, 9), n,
-        )
+        yield (ExhibitSpec(ex.kind, ex.title, Path(ex.file), _field(ex, f"exhibits[{i}]") + ".file",
+                           ex.date, ex.password, "exhibit", location=_location(ex)),
+               group, KIND_RANK.get(ex.kind, 9))
+
+
+def _accounting_documents(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
+    from dossier.fmt import date_long
+
     for i, inv in enumerate(case.invoices):
-        n += 1
         if inv.file is None:
             continue
         title = f"Facture n° {inv.number} du {date_long(inv.issued)}"
         if inv.title:
             title += f" — {inv.title}"
-        add(ExhibitSpec("facture", title, Path(inv.file), _field(inv, f"invoices[{i}]") + ".file",
-                        inv.issued, None, "invoice", location=_location(inv)), GROUPS["facture"], 0, n)
+        yield (ExhibitSpec("facture", title, Path(inv.file), _field(inv, f"invoices[{i}]") + ".file",
+                           inv.issued, None, "invoice", location=_location(inv)), GROUPS["facture"], 0)
     for i, cn in enumerate(case.credit_notes):
-        n += 1
         if cn.file is None:
             continue
         title = f"Avoir n° {cn.number} du {date_long(cn.date)}"
         if cn.invoice:
             title += f" (sur la facture n° {cn.invoice})"
-        add(ExhibitSpec("avoir", title, Path(cn.file), _field(cn, f"credit_notes[{i}]") + ".file",
-                        cn.date, None, "credit_note", location=_location(cn)), GROUPS["avoir"], 1, n)
+        yield (ExhibitSpec("avoir", title, Path(cn.file), _field(cn, f"credit_notes[{i}]") + ".file",
+                           cn.date, None, "credit_note", location=_location(cn)), GROUPS["avoir"], 1)
+
+
+def _notice_exhibits(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
+    from dossier.fmt import date_long
+
     for i, no in enumerate(case.notices):
-        n += 1
         if no.file is not None:
-            add(ExhibitSpec("notice", notice_title(no.stage, no.date, no.channel, no.lrar_number), Path(no.file),
-                            _field(no, f"notices[{i}]") + ".file", no.date, None, "notice",
-                            location=_location(no)),
-                GROUPS["notice"], 0, n)
+            yield (ExhibitSpec("notice", notice_title(no.stage, no.date, no.channel, no.lrar_number), Path(no.file),
+                               _field(no, f"notices[{i}]") + ".file", no.date, None, "notice", location=_location(no)),
+                   GROUPS["notice"], 0)
         if no.receipt_file is not None:  # the signed avis de réception: among the proofs of receipt
-            n += 1
             title = f"Avis de réception — {notice_title(no.stage, no.date, no.channel, no.lrar_number)}"
             if no.received:
                 title += f", signé le {date_long(no.received)}"
-            add(ExhibitSpec("accuse-de-reception", title, Path(no.receipt_file),
-                            _field(no, f"notices[{i}]") + ".receipt_file", no.received or no.date, None, "receipt",
-                            location=_location(no)),
-                GROUPS["accuse-de-reception"], 0, n)
+            yield (ExhibitSpec("accuse-de-reception", title, Path(no.receipt_file),
+                               _field(no, f"notices[{i}]") + ".receipt_file", no.received or no.date, None, "receipt",
+                               location=_location(no)),
+                   GROUPS["accuse-de-reception"], 0)
+
+
+def _journal_exhibits(case: Case, journal_entries: Iterable) -> Iterator[tuple[ExhibitSpec, int, int]]:
     for entry in journal_entries:
-        if getattr(entry, "status", "sent") != "sent" or entry.stage in COURT_STAGES:
+        if entry.status != "sent" or entry.stage in COURT_STAGES:
             continue
-        files = list(entry.files)
         chosen = entry.evidence_file()
         if chosen is None:
             continue
-        n += 1
-        line = getattr(entry, "line", None)
-        where = f"journal.jsonl:{line}" if line else "journal.jsonl"
-        add(ExhibitSpec("notice", notice_title(entry.stage, entry.date, entry.channel,
-                                               getattr(entry, "lrar_number", None)),
-                        case.root / chosen.path, f"files[{files.index(chosen)}].path", entry.date, None,
-                        "journal", chosen.sha256, location=where),
-            GROUPS["notice"], 0, n)
-    found.sort(key=lambda t: t[0])
-    return [spec for _, spec in found]
+        where = f"journal.jsonl:{entry.line}" if entry.line else "journal.jsonl"
+        yield (ExhibitSpec("notice", notice_title(entry.stage, entry.date, entry.channel, entry.lrar_number),
+                           case.root / chosen.path, f"files[{list(entry.files).index(chosen)}].path", entry.date, None,
+                           "journal", chosen.sha256, location=where),
+               GROUPS["notice"], 0)
 
 
 def _field(record, default: str) -> str:

@@ -34,11 +34,12 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from dossier.errors import EvidenceError
+from dossier.render import pdfapi
 
-#: Largest resolution kept for scans, in dots per inch (issue #4: "at most 300 dpi").
+#: Largest resolution kept for scans, in dots per inch (enough for any court printer, small files).
 MAX_DPI = 300
 
 #: Formats LibreOffice converts for us.
@@ -171,7 +172,7 @@ def load_exhibit(
             "the dossier must show the notice as it was sent"
         )
     kind = sniff(data, path)
-    with _quiet_pypdf():
+    with quiet_pypdf():
         ex = _load_kind(spec, data, path, kind, policy, email_renderer, fit_box)
     ex.warnings[:0] = warnings
     ex.digest = digest
@@ -180,7 +181,47 @@ def load_exhibit(
     return ex
 
 
-class _quiet_pypdf:
+def _blank_email_page(message: dict) -> bytes:
+    """Stands in for the dossier's email header page when only the evidence is checked."""
+    from pypdf import PdfWriter
+
+    w = PdfWriter()
+    w.add_blank_page(595.28, 841.89)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
+
+
+def load_each(specs: Iterable[ExhibitSpec], **options: Any) -> tuple[list[LoadedExhibit], list[str]]:
+    """Every exhibit loaded (``options`` as for :func:`load_exhibit`), and the message of
+    each one that is unusable: evidence problems as values, all of them, not the first."""
+    loaded: list[LoadedExhibit] = []
+    problems: list[str] = []
+    for spec in specs:
+        try:
+            loaded.append(load_exhibit(spec, **options))
+        except EvidenceError as e:
+            problems.append(str(e))
+    return loaded, problems
+
+
+def load_all(specs: Iterable[ExhibitSpec], **options: Any) -> list[LoadedExhibit]:
+    """Every exhibit loaded; raises one :class:`EvidenceError` listing **every** unusable
+    file (one line each, naming the case-file field and the file)."""
+    loaded, problems = load_each(specs, **options)
+    if problems:
+        raise EvidenceError("\n".join(problems))
+    return loaded
+
+
+def evidence_problems(specs: Iterable[ExhibitSpec]) -> list[str]:
+    """What :func:`load_all` would refuse: every evidence file opened (PDF readable,
+    password right, image decodable, email parsed with its attachments), nothing rendered.
+    ``dossier check`` reports them before anyone waits for a dossier."""
+    return load_each(specs, email_renderer=_blank_email_page)[1]
+
+
+class quiet_pypdf:
     """pypdf logs its repairs of damaged files ("rebuild xref"...); the user gets our own
     message instead, so keep them off the terminal while loading evidence."""
 
@@ -258,6 +299,18 @@ def _describe(data: bytes, path: Path) -> str:
 # --------------------------------------------------------------------------- PDF
 
 
+def _touch_page(spec: ExhibitSpec, page, i: int) -> None:
+    """Read what placement needs of page ``i``, so damage shows now and not half-way."""
+    _ = page.get("/Resources")
+    box = page.cropbox if float(page.cropbox.width) > 1 and float(page.cropbox.height) > 1 else page.mediabox
+    if abs(float(box.width)) <= 1 or abs(float(box.height)) <= 1:
+        raise EvidenceError(f"{spec.where()}: page {i + 1} has no size (empty MediaBox); "
+                            "print the document to a new PDF and use that")
+    contents = page.get_contents()
+    if contents is not None:
+        contents.get_data()
+
+
 def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
@@ -276,16 +329,7 @@ def _load_pdf(spec: ExhibitSpec, data: bytes) -> LoadedExhibit:
             _decrypt(spec, reader)
         n = len(reader.pages)
         for i in range(n):
-            page = reader.pages[i]
-            # touch what placement needs, so damage shows now and not half-way
-            _ = page.get("/Resources")
-            box = page.cropbox if float(page.cropbox.width) > 1 and float(page.cropbox.height) > 1 else page.mediabox
-            if abs(float(box.width)) <= 1 or abs(float(box.height)) <= 1:
-                raise EvidenceError(f"{spec.where()}: page {i + 1} has no size (empty MediaBox); "
-                                    "print the document to a new PDF and use that")
-            contents = page.get_contents()
-            if contents is not None:
-                contents.get_data()
+            _touch_page(spec, reader.pages[i], i)
     except EvidenceError:
         raise
     except DependencyError as e:
@@ -431,6 +475,29 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
     frame.load()
     orientation = frame.getexif().get(0x0112, 1) if hasattr(frame, "getexif") else 1
     im = ImageOps.exif_transpose(frame) if orientation not in (None, 1) else frame
+    w, h = im.size
+    nat = _natural_size(frame, orientation, (w, h), fit_box)
+    max_w, max_h = _pixel_cap(nat, fit_box, policy.max_dpi)
+    resize = w > max_w * 1.02 or h > max_h * 1.02
+    ratio = min(max_w / w, max_h / h, 1.0)  # one factor: the proportions are kept
+
+    mode = im.mode
+    if jpeg_bytes is not None and im is frame and not resize and policy.jpeg_quality is None and mode in ("L", "RGB"):
+        cs = "/DeviceRGB" if mode == "RGB" else "/DeviceGray"
+        return ImageData(w, h, cs, 8, "/DCTDecode", jpeg_bytes, nat)
+    im = _plain_mode(im)
+    if resize:
+        if im.mode == "1":
+            im = im.convert("L")
+        im = im.resize((max(1, round(w * ratio)), max(1, round(h * ratio))), Image.Resampling.LANCZOS,
+                       reducing_gap=3.0)
+    return _encode(im, nat, lossy=policy.jpeg_quality is not None or jpeg_bytes is not None,
+                   quality=policy.jpeg_quality or 90)
+
+
+def _natural_size(frame, orientation, size: tuple[int, int], fit_box) -> tuple[float, float]:
+    """The image's size in points at the scan's own dpi; unknown or absurd dpi: as large
+    as the page allows, same proportions."""
     dpi = frame.info.get("dpi") or (0, 0)
     try:
         dx, dy = float(dpi[0]), float(dpi[1])
@@ -438,57 +505,41 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
         dx = dy = 0.0
     if orientation in (5, 6, 7, 8):
         dx, dy = dy, dx
-    if not (30 <= dx <= 2400 and 30 <= dy <= 2400):
-        dx = dy = 0.0  # unknown or absurd: fit to the page
-    w, h = im.size
-    # natural size in points (at the scan's own dpi); unknown dpi: fill the page
-    if dx and dy:
-        nat = (w * 72.0 / dx, h * 72.0 / dy)
-    else:  # as large as the page allows, same proportions
-        k = 10.0 * max(fit_box) / max(w, h)
-        nat = (w * k, h * k)
-    # the largest size it can take on the page, then the pixel cap for max_dpi
+    w, h = size
+    if 30 <= dx <= 2400 and 30 <= dy <= 2400:
+        return (w * 72.0 / dx, h * 72.0 / dy)
+    k = 10.0 * max(fit_box) / max(w, h)
+    return (w * k, h * k)
+
+
+def _pixel_cap(nat: tuple[float, float], fit_box, max_dpi: int) -> tuple[int, int]:
+    """The largest pixel size worth keeping: the size the image takes once fitted on the
+    page (turned with it), at ``max_dpi``."""
     box_w, box_h = (fit_box if (nat[0] <= nat[1]) == (fit_box[0] <= fit_box[1]) else (fit_box[1], fit_box[0]))
     scale = min(box_w / nat[0], box_h / nat[1], 1.0)
     shown = (nat[0] * scale, nat[1] * scale)
-    max_w = max(1, round(shown[0] / 72.0 * policy.max_dpi))
-    max_h = max(1, round(shown[1] / 72.0 * policy.max_dpi))
-    resize = w > max_w * 1.02 or h > max_h * 1.02
-    ratio = min(max_w / w, max_h / h, 1.0)  # one factor: the proportions are kept
+    return max(1, round(shown[0] / 72.0 * max_dpi)), max(1, round(shown[1] / 72.0 * max_dpi))
+
+
+def _plain_mode(im):
+    """Transparency flattened on white; CMYK, palette and 16-bit made RGB or L."""
+    from PIL import Image
 
     mode = im.mode
-    keep_jpeg = (
-        jpeg_bytes is not None
-        and im is frame
-        and not resize
-        and policy.jpeg_quality is None
-        and mode in ("L", "RGB")
-    )
-    if keep_jpeg:
-        cs = "/DeviceRGB" if mode == "RGB" else "/DeviceGray"
-        return ImageData(w, h, cs, 8, "/DCTDecode", jpeg_bytes, nat)
-
-    # normalise the mode: flatten transparency on white, CMYK/palette/16-bit to RGB/L
     if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         bg = Image.new("RGB", rgba.size, (255, 255, 255))
         bg.paste(rgba, mask=rgba.getchannel("A"))
-        im = bg
-    elif mode == "1":
-        pass
-    elif mode in ("L", "RGB"):
-        pass
-    elif mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        im = im.convert("I").point(lambda v: v / 256).convert("L") if mode != "F" else im.convert("L")
-    else:  # P, CMYK, YCbCr, LAB, HSV...
-        im = im.convert("RGB")
-    if resize:
-        if im.mode == "1":
-            im = im.convert("L")
-        im = im.resize((max(1, round(w * ratio)), max(1, round(h * ratio))), Image.Resampling.LANCZOS,
-                       reducing_gap=3.0)
+        return bg
+    if mode in ("1", "L", "RGB"):
+        return im
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return im.convert("I").point(lambda v: v / 256).convert("L") if mode != "F" else im.convert("L")
+    return im.convert("RGB")  # P, CMYK, YCbCr, LAB, HSV...
+
+
+def _encode(im, nat: tuple[float, float], *, lossy: bool, quality: int) -> ImageData:
     w, h = im.size
-    lossy = policy.jpeg_quality is not None or jpeg_bytes is not None
     if im.mode == "1" and not lossy:
         raw = im.tobytes()  # 1 bit per pixel, rows padded to a byte, 0 = black
         return ImageData(w, h, "/DeviceGray", 1, "/FlateDecode", zlib.compress(raw, 6), nat)
@@ -497,7 +548,7 @@ def image_data(frame, jpeg_bytes: bytes | None, policy: ImagePolicy, fit_box) ->
     cs = "/DeviceRGB" if im.mode == "RGB" else "/DeviceGray"
     if lossy:
         buf = io.BytesIO()
-        im.save(buf, "JPEG", quality=policy.jpeg_quality or 90, optimize=False, subsampling=0 if (policy.jpeg_quality or 90) >= 90 else 2)
+        im.save(buf, "JPEG", quality=quality, optimize=False, subsampling=0 if quality >= 90 else 2)
         return ImageData(w, h, cs, 8, "/DCTDecode", buf.getvalue(), nat)
     return ImageData(w, h, cs, 8, "/FlateDecode", zlib.compress(im.tobytes(), 6), nat)
 
@@ -529,7 +580,7 @@ def downsample_pdf_images(reader, policy: ImagePolicy) -> int:
                     continue
                 if obj.get("/ColorSpace") not in ("/DeviceRGB", "/DeviceGray") or obj.get("/BitsPerComponent") != 8:
                     continue
-                raw_len = len(obj._data)
+                raw_len = len(pdfapi.raw_data(obj))
                 w, h = int(obj["/Width"]), int(obj["/Height"])
                 scale = min(1.0, limit / max(w, h))
                 if raw_len < 100_000 and scale > 0.9:
@@ -548,7 +599,7 @@ def downsample_pdf_images(reader, policy: ImagePolicy) -> int:
                 continue
             from pypdf.generic import NameObject, NumberObject
 
-            obj._data = buf.getvalue()
+            pdfapi.set_raw_data(obj, buf.getvalue())
             obj[NameObject("/Filter")] = NameObject("/DCTDecode")
             obj.pop("/DecodeParms", None)
             obj[NameObject("/Width")] = NumberObject(im.size[0])
@@ -564,6 +615,7 @@ def downsample_pdf_images(reader, policy: ImagePolicy) -> int:
 def _load_eml(spec: ExhibitSpec, data: bytes, policy: ImagePolicy, renderer, fit_box) -> LoadedExhibit:
     from email import policy as email_policy
     from email.parser import BytesParser
+
     from pypdf import PdfReader
 
     try:

@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Callable
 
 from dossier.bundle.collect import COURT_STAGES, GROUP_TITLES, notice_title
-from dossier.law.courts import PETITES_CREANCES_CEILING
 from dossier.errors import DossierError, TemplateError
+from dossier.law.courts import PETITES_CREANCES_CEILING
 from dossier.model import Case
-
 
 #: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
 #: interest.
@@ -125,8 +124,9 @@ def index_pages(case, at, statement, court, purpose, loaded, n_cover, n_app, dup
     else:  # pragma: no cover - would need a layout that oscillates
         raise DossierError("the bordereau and table of contents could not be laid out stably")
     if html:
-        from pypdf import PdfReader
         import io
+
+        from pypdf import PdfReader
 
         pages = list(PdfReader(io.BytesIO(_write_front(doc, metadata(case, at, statement, purpose)))).pages)
     else:

@@ -16,6 +16,7 @@ from typing import Any
 from dossier.bundle import stamp as st
 from dossier.bundle.exhibits import LoadedExhibit
 from dossier.errors import EvidenceError
+from dossier.render import pdfapi
 
 
 def stamp_fonts(w):
@@ -113,7 +114,7 @@ def _place_image(w, img, fonts_ref, exhibit, header) -> Placed:
     x0, y0, x1, y1 = pl.frame
     xobjects = DictionaryObject({NameObject("/Im"): _image_xobject(w, img)})
     ops = [
-        b"q %s 0 0 %s %s %s cm /Im Do Q\n" % (st._n(x1 - x0), st._n(y1 - y0), st._n(x0), st._n(y0)),
+        b"q %s 0 0 %s %s %s cm /Im Do Q\n" % (st.pdf_num(x1 - x0), st.pdf_num(y1 - y0), st.pdf_num(x0), st.pdf_num(y0)),
         st.frame(pl.frame),
         st.exhibit_stamp(pl.sheet, *exhibit, header=header),
     ]
@@ -154,21 +155,25 @@ def set_content(w, page, content: bytes) -> None:
 
     stream = DecodedStreamObject()
     stream.set_data(content)
-    page[NameObject("/Contents")] = w._add_object(stream.flate_encode())
+    page[NameObject("/Contents")] = pdfapi.add_object(w, stream.flate_encode())
 
 
 def _form_xobject(w, src, box):
     """``src`` as a form XObject in ``w``: its content stream (kept encoded when it is one
     stream), its resources (cloned once per source file), its crop box as /BBox."""
     from pypdf.generic import (
-        ArrayObject, DecodedStreamObject, DictionaryObject, EncodedStreamObject, NameObject,
+        ArrayObject,
+        DecodedStreamObject,
+        DictionaryObject,
+        EncodedStreamObject,
+        NameObject,
     )
 
     raw = src.raw_get("/Contents") if "/Contents" in src else None
     obj = raw.get_object() if raw is not None else None
     if isinstance(obj, EncodedStreamObject):
         xo = EncodedStreamObject()
-        xo._data = obj._data
+        pdfapi.set_raw_data(xo, pdfapi.raw_data(obj))
         for key in ("/Filter", "/DecodeParms"):
             if key in obj:
                 xo[NameObject(key)] = obj[key].clone(w)
@@ -187,14 +192,14 @@ def _form_xobject(w, src, box):
         xo[NameObject("/Resources")] = DictionaryObject()
     if "/Group" in src:
         xo[NameObject("/Group")] = src.raw_get("/Group").clone(w)
-    return w._add_object(xo)
+    return pdfapi.add_object(w, xo)
 
 
 def _image_xobject(w, img):
     from pypdf.generic import EncodedStreamObject, NameObject, NumberObject
 
     xo = EncodedStreamObject()
-    xo._data = img.data
+    pdfapi.set_raw_data(xo, img.data)
     xo[NameObject("/Type")] = NameObject("/XObject")
     xo[NameObject("/Subtype")] = NameObject("/Image")
     xo[NameObject("/Width")] = NumberObject(img.width)
@@ -202,4 +207,4 @@ def _image_xobject(w, img):
     xo[NameObject("/ColorSpace")] = NameObject(img.colorspace)
     xo[NameObject("/BitsPerComponent")] = NumberObject(img.bits)
     xo[NameObject("/Filter")] = NameObject(img.filter)
-    return w._add_object(xo)
+    return pdfapi.add_object(w, xo)

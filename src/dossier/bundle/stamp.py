@@ -46,14 +46,14 @@ def pdf_string(text: str) -> bytes:
     return pdf_literal(encode(text))
 
 
-def _n(x: float) -> bytes:
+def pdf_num(x: float) -> bytes:
     """A number for a content stream: 3 decimals, no trailing zeros (deterministic)."""
     s = f"{x:.3f}".rstrip("0").rstrip(".")
     return (s if s not in ("-0", "") else "0").encode()
 
 
 def matrix_bytes(m: tuple[float, ...]) -> bytes:
-    return b" ".join(_n(v) for v in m)
+    return b" ".join(pdf_num(v) for v in m)
 
 
 # --------------------------------------------------------------------------- placement
@@ -140,9 +140,9 @@ def exhibit_stamp(sheet: tuple[float, float], number: int, page: int, pages: int
     bx, by = right - tw - 2 * pad, top - bh
     out = [
         b"q 0.7 w 0 0 0 RG 1 1 1 rg",
-        b"%s %s %s %s re B" % (_n(bx), _n(by), _n(tw + 2 * pad), _n(bh)),
+        b"%s %s %s %s re B" % (pdf_num(bx), pdf_num(by), pdf_num(tw + 2 * pad), pdf_num(bh)),
         b"0 0 0 rg BT %s %s Tf %s %s Td %s Tj ET" % (
-            FONT_BOLD.encode(), _n(size), _n(bx + pad), _n(by + pad + 0.6), pdf_string(label)),
+            FONT_BOLD.encode(), pdf_num(size), pdf_num(bx + pad), pdf_num(by + pad + 0.6), pdf_string(label)),
     ]
     if header:
         hsize = 7.0
@@ -150,7 +150,7 @@ def exhibit_stamp(sheet: tuple[float, float], number: int, page: int, pages: int
         header = _fit(header, "sans", hsize, room)
         if header:
             out.append(b"0.35 g BT %s %s Tf %s %s Td %s Tj ET" % (
-                FONT_REGULAR.encode(), _n(hsize), _n(SIDE), _n(by + pad + 0.6), pdf_string(header)))
+                FONT_REGULAR.encode(), pdf_num(hsize), pdf_num(SIDE), pdf_num(by + pad + 0.6), pdf_string(header)))
     out.append(b"Q")
     return b"\n".join(out) + b"\n"
 
@@ -163,14 +163,14 @@ def page_number(sheet: tuple[float, float], n: int, total: int, footer: str = ""
     tw = text_width(label, "sans", size)
     y = BOTTOM_BAND / 2 - size / 3
     out = [b"q 0 g BT %s %s Tf %s %s Td %s Tj ET" % (
-        FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(y), pdf_string(label))]
+        FONT_REGULAR.encode(), pdf_num(size), pdf_num((sheet[0] - tw) / 2), pdf_num(y), pdf_string(label))]
     if footer:
         fsize = 6.5
         room = (sheet[0] - tw) / 2 - SIDE - 12
         footer = _fit(footer, "sans", fsize, room)
         if footer:
             out.append(b"0.4 g BT %s %s Tf %s %s Td %s Tj ET" % (
-                FONT_REGULAR.encode(), _n(fsize), _n(SIDE), _n(y), pdf_string(footer)))
+                FONT_REGULAR.encode(), pdf_num(fsize), pdf_num(SIDE), pdf_num(y), pdf_string(footer)))
     out.append(b"Q")
     return b"\n".join(out) + b"\n"
 
@@ -181,14 +181,14 @@ def blank_notice(sheet: tuple[float, float]) -> bytes:
     size = 8.0
     tw = text_width(label, "sans", size)
     return b"q 0.45 g BT %s %s Tf %s %s Td %s Tj ET Q\n" % (
-        FONT_REGULAR.encode(), _n(size), _n((sheet[0] - tw) / 2), _n(sheet[1] / 2), pdf_string(label))
+        FONT_REGULAR.encode(), pdf_num(size), pdf_num((sheet[0] - tw) / 2), pdf_num(sheet[1] / 2), pdf_string(label))
 
 
 def frame(rect: tuple[float, float, float, float]) -> bytes:
     """A hairline grey frame around a placed exhibit page (shows where the evidence ends
     and the dossier's own marks begin)."""
     x0, y0, x1, y1 = rect
-    return b"q 0.4 w 0.6 G %s %s %s %s re S Q\n" % (_n(x0), _n(y0), _n(x1 - x0), _n(y1 - y0))
+    return b"q 0.4 w 0.6 G %s %s %s %s re S Q\n" % (pdf_num(x0), pdf_num(y0), pdf_num(x1 - x0), pdf_num(y1 - y0))
 
 
 def _fit(text: str, font: str, size: float, room: float) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from dossier.bundle.stamp import A4, MM, _n
+from dossier.bundle.stamp import A4, MM, pdf_num
 from dossier.render.winansi import font
 
 # geometry of dossiers/dossier.css: @page { margin: 18mm 18mm 20mm 20mm }
@@ -132,9 +132,9 @@ def _text(ops: list[bytes], x: float, y: float, text: str, style: str, size: flo
           color=BLACK, spacing: float = 0.0) -> None:
     f = font(style)
     op = b"BT %s %s %s rg %s %s Tf %s %s Td %s Tj ET" % (
-        _n(color[0]), _n(color[1]), _n(color[2]), f.resource.encode(), _n(size), _n(x), _n(y), f.string(text))
+        pdf_num(color[0]), pdf_num(color[1]), pdf_num(color[2]), f.resource.encode(), pdf_num(size), pdf_num(x), pdf_num(y), f.string(text))
     if spacing:  # character spacing is graphics state: kept inside q ... Q
-        op = b"q %s Tc %s Q" % (_n(spacing), op)
+        op = b"q %s Tc %s Q" % (pdf_num(spacing), op)
     ops.append(op)
 
 
@@ -151,11 +151,11 @@ def _baseline(top: float, size: float, line: int = 0) -> float:
 
 
 def _rule(ops, y: float, width: float = 0.4, grey: float = RULE) -> None:
-    ops.append(b"q %s w %s G %s %s m %s %s l S Q" % (_n(width), _n(grey), _n(LEFT), _n(y), _n(RIGHT), _n(y)))
+    ops.append(b"q %s w %s G %s %s m %s %s l S Q" % (pdf_num(width), pdf_num(grey), pdf_num(LEFT), pdf_num(y), pdf_num(RIGHT), pdf_num(y)))
 
 
 def _fill(ops, x0, y0, x1, y1, grey) -> None:
-    ops.append(b"q %s g %s %s %s %s re f Q" % (_n(grey), _n(x0), _n(y0), _n(x1 - x0), _n(y1 - y0)))
+    ops.append(b"q %s g %s %s %s %s re f Q" % (pdf_num(grey), pdf_num(x0), pdf_num(y0), pdf_num(x1 - x0), pdf_num(y1 - y0)))
 
 
 # --------------------------------------------------------------------------- blocks

@@ -14,26 +14,31 @@ from dossier.commands.common import at_option, case_argument, rates_option, reso
 @click.command("check")
 @case_argument
 @at_option
-def check(case: str, at) -> None:
+@rates_option
+def check(case: str, at, rates_files: tuple[str, ...]) -> None:
     """Validate the case folder CASE (or its case.yaml) and list every problem.
 
-    Each problem is printed as FILE:LINE: FIELD: MESSAGE. Warnings do not fail the check.
-    Exit code 0 when the case is usable, 2 when it has errors.
+    Checks the case file (keys, types, dates, amounts, SIREN/SIRET/VAT/IBAN/BIC
+    checksums), the journal, and opens every evidence file as the dossier would (PDF
+    readable, password right, image decodable, email parsed). Each problem is printed as
+    FILE:LINE: FIELD: MESSAGE. Warnings do not fail the check. Exit code 0 when the case is
+    usable, 2 when it has errors.
     """
-    from dossier.casefile import check_case
+    from dossier.law.rates import load_rates
+    from dossier.snapshot import check_case_folder
 
-    at = resolve_at(at)
-    result, problems = check_case(case, at)
+    state, problems = check_case_folder(case, resolve_at(at), load_rates(rates_files))
     for p in problems:
         click.echo(str(p), err=p.severity == "error")
     errors = [p for p in problems if p.severity == "error"]
-    if errors or result is None:
+    if errors or state is None:
         n = len(errors)
         click.echo(f"{n} error{'s' if n != 1 else ''} in {case}", err=True)
         click.get_current_context().exit(2)
-    warns = len(problems)
-    click.echo(f"ok: {result.reference}: {len(result.invoices)} invoice(s), "
-               f"{len(result.exhibits)} exhibit(s), {len(result.notices)} notice(s)"
+    c = state.case
+    warns = sum(1 for p in problems if p.severity == "warning")
+    click.echo(f"ok: {c.reference}: {len(c.invoices)} invoice(s), "
+               f"{len(state.exhibits)} exhibit(s), {len(c.notices)} notice(s)"
                + (f", {warns} warning(s)" if warns else ""))
 
 

@@ -112,7 +112,10 @@ class _Running:
 
 class _Engine:
     def __init__(self, case: Case, at: date, rates: RateTable | None, *, accrue: bool = True):
-        self.case, self.at, self.rates = case, at, rates
+        # without rates nothing accrues (accrue=False): an empty table, which names any
+        # rate asked of it as missing
+        self.case, self.at = case, at
+        self.rates: RateTable = rates if rates is not None else RateTable(ecb=())
         self.accrues = accrue
         self.terms = case.terms
         self.consumer = not case.debtor.is_company

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from dossier.fmt import rate_digits
+
 CENT = Decimal("0.01")
 
 
@@ -99,7 +101,7 @@ class Statement:
     overpaid: Decimal = Decimal("0.00")
 
     def to_json(self) -> dict:
-        """The ``dossier compute --json`` shape (shared/DESIGN.md): amounts as strings with
+        """The ``dossier compute --json`` shape (documented in docs/case-file.md): amounts as strings with
         two decimals, rates as percentage strings."""
 
         def m(x: Decimal) -> str:
@@ -132,7 +134,7 @@ class Statement:
                             "end": p.end.isoformat(),
                             "days": p.days,
                             "base": m(p.base),
-                            "rate": format_rate(p.rate),
+                            "rate": rate_digits(p.rate),
                             "amount": m(p.amount),
                             "basis": p.basis,
                         }
@@ -156,9 +158,3 @@ class Statement:
         }
 
 
-def format_rate(rate: Decimal) -> str:
-    """A percentage as a string with at least two decimals: 12.5 -> "12.50", 3.125 -> "3.125"."""
-    q = rate.normalize()
-    if -q.as_tuple().exponent < 2:  # type: ignore[operator]
-        q = rate.quantize(CENT)
-    return format(q, "f")

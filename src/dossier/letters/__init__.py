@@ -120,7 +120,7 @@ def render_stage(
     from dossier import mail
 
     formats = tuple(formats)
-    case, at = state.case, state.at
+    case = state.case
     ctx = build_context(state, stage, options=options)
     dirs = template_dirs(case, options)
     body_name = f"letters/{stage}.html"
@@ -140,70 +140,82 @@ def render_stage(
         files["relance-2-fiche-appel.pdf"] = _pdf(html, ctx, f"Fiche d'appel — {case.reference}", dirs)
 
     if "docx" in formats:
-        from dossier.render.templates import find_template, has_template
-
-        name = f"letters/{stage}.docx" if has_template(f"letters/{stage}.docx", dirs) else "letters/letter.docx"
-        body_html = _render(body_name, ctx, dirs)
-        after_html = _render(after, ctx, dirs) if after else ""
-        images = {}
-        pay = ctx["payment"]
-        if pay and pay.qr_svg and pay.qr_png:
-            images[pay.qr_svg] = pay.qr_png
-        from docxtpl import Listing
-
-        c = ctx["creditor"]
-        sender_lines = [x for x in (c.form_line, *c.address_lines) if x]
-        if c.phone:
-            sender_lines.append(f"Tél. {c.phone}")
-        if c.email:
-            sender_lines.append(c.email)
-        ids = " — ".join(x for x in (c.rcs, f"SIRET {c.siret}" if c.siret else None, f"TVA {c.vat_number}" if c.vat_number else None) if x)
-        if ids:
-            sender_lines.append(ids)
-        docx_ctx = {
-            **ctx,
-            "sender_lines": Listing("\n".join(sender_lines)),
-            "recipient_block": Listing("\n".join(ctx["recipient_lines"])),
-            "docx_window": _twips(ctx["window"]),
-        }
-        files[f"{stage}.docx"] = _docx(find_template(name, dirs), docx_ctx, body_html, after_html, images, ctx, title)
-
+        files[f"{stage}.docx"] = _docx_letter(ctx, dirs, body_name, after, title)
     recipient = sender = message_id = None
     if "eml" in formats:
-        if not case.debtor.email:
-            raise DossierError(f"{case.case_file}: debtor.email: needed to write the {stage} email (or use --format pdf,docx)")
-        if not case.creditor.email:
-            raise DossierError(f"{case.case_file}: creditor.email: needed as the email's sender")
-        pay = ctx["payment"]
-        inline = {QR_CID: pay.qr_png} if pay and pay.qr_png else {}
-        ectx = {**ctx, "qr_cid": f"cid:{QR_CID}" if inline else None}
-        email_body = body_name if info.email_stage else "letters/_cover.html"
-        html = _render("letters/_email.html", {**ectx, "body_template": email_body}, dirs)
-        from dossier.render.templates import has_template
-
-        if has_template(f"letters/{stage}.txt", dirs):
-            text = _render(f"letters/{stage}.txt", ctx, dirs)
-        else:
-            from dossier.render.text import html_to_text
-
-            text = html_to_text(_render(email_body, {**ectx, "qr_cid": None}, dirs)) + _text_signature(ctx)
-        atts = _email_attachments(case, stage, ctx, letter_pdf, dirs)
-        raw = mail.build_email(
-            sender=(case.creditor.name, case.creditor.email),
-            to=[(case.debtor.name, case.debtor.email)],
-            subject=ctx["subject"],
-            text=text,
-            html=html,
-            attachments=atts,
-            inline_images=inline,
-            when=when or mail.paris_morning(at),
-            headers={"X-Dossier-Reference": case.reference, "X-Dossier-Stage": stage},
-        )
+        raw = _email(state, ctx, dirs, body_name, letter_pdf, when)
         files[f"{stage}.eml"] = raw
         recipient, sender, message_id = case.debtor.email, case.creditor.email, mail.message_id(raw)
 
     claim = ctx["claim"]
     return Rendered(stage, files, recipient, sender, message_id, claim.numbers, str(claim.total), ctx)
+
+
+def _docx_letter(ctx: dict, dirs, body_name: str, after: str | None, title: str) -> bytes:
+    """The letter as DOCX: the same stage text in the Word frame (``letters/letter.docx``
+    or the stage's own ``.docx`` template)."""
+    from docxtpl import Listing
+
+    from dossier.render.templates import find_template, has_template
+
+    stage = ctx["stage"]
+    name = f"letters/{stage}.docx" if has_template(f"letters/{stage}.docx", dirs) else "letters/letter.docx"
+    body_html = _render(body_name, ctx, dirs)
+    after_html = _render(after, ctx, dirs) if after else ""
+    images = {}
+    pay = ctx["payment"]
+    if pay and pay.qr_svg and pay.qr_png:
+        images[pay.qr_svg] = pay.qr_png
+    c = ctx["creditor"]
+    sender_lines = [x for x in (c.form_line, *c.address_lines) if x]
+    if c.phone:
+        sender_lines.append(f"Tél. {c.phone}")
+    if c.email:
+        sender_lines.append(c.email)
+    ids = " — ".join(x for x in (c.rcs, f"SIRET {c.siret}" if c.siret else None, f"TVA {c.vat_number}" if c.vat_number else None) if x)
+    if ids:
+        sender_lines.append(ids)
+    docx_ctx = {
+        **ctx,
+        "sender_lines": Listing("\n".join(sender_lines)),
+        "recipient_block": Listing("\n".join(ctx["recipient_lines"])),
+        "docx_window": _twips(ctx["window"]),
+    }
+    return _docx(find_template(name, dirs), docx_ctx, body_html, after_html, images, ctx, title)
+
+
+def _email(state: CaseState, ctx: dict, dirs, body_name: str, letter_pdf: bytes | None, when: datetime | None) -> bytes:
+    """The stage's email (.eml bytes): HTML and text parts, the QR code inline, the
+    stage's attachments."""
+    from dossier import mail
+    from dossier.render.templates import has_template
+    from dossier.render.text import html_to_text
+
+    case, stage = state.case, ctx["stage"]
+    if not case.debtor.email:
+        raise DossierError(f"{case.case_file}: debtor.email: needed to write the {stage} email (or use --format pdf,docx)")
+    if not case.creditor.email:
+        raise DossierError(f"{case.case_file}: creditor.email: needed as the email's sender")
+    pay = ctx["payment"]
+    inline = {QR_CID: pay.qr_png} if pay and pay.qr_png else {}
+    ectx = {**ctx, "qr_cid": f"cid:{QR_CID}" if inline else None}
+    email_body = body_name if STAGE_INFO[stage].email_stage else "letters/_cover.html"
+    html = _render("letters/_email.html", {**ectx, "body_template": email_body}, dirs)
+    if has_template(f"letters/{stage}.txt", dirs):
+        text = _render(f"letters/{stage}.txt", ctx, dirs)
+    else:
+        text = html_to_text(_render(email_body, {**ectx, "qr_cid": None}, dirs)) + _text_signature(ctx)
+    return mail.build_email(
+        sender=(case.creditor.name, case.creditor.email),
+        to=[(case.debtor.name, case.debtor.email)],
+        subject=ctx["subject"],
+        text=text,
+        html=html,
+        attachments=_email_attachments(case, stage, ctx, letter_pdf, dirs),
+        inline_images=inline,
+        when=when or mail.paris_morning(state.at),
+        headers={"X-Dossier-Reference": case.reference, "X-Dossier-Stage": stage},
+    )
 
 
 def _twips(w: Window) -> dict[str, int]:
@@ -245,7 +257,8 @@ def _text_signature(ctx: dict) -> str:
 
 
 def _email_attachments(case: Case, stage: str, ctx: dict, letter_pdf: bytes | None, dirs) -> list:
-    """What each stage's email carries (shared/DESIGN.md, issue #3)."""
+    """What each stage's email carries: the invoices chased, the signed quote or order, the
+    creditor's bank details (RIB), and the letter itself as PDF for the formal stages."""
     from dossier import mail
 
     out: list[mail.Attachment] = []

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from dossier.render import pdfapi
+
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
 #: style -> resource name used in every page's /Font dictionary
@@ -133,14 +135,18 @@ def add_font_resources(writer):
     """Add the three fonts to a pypdf ``writer`` (each embedded once) and return a
     reference to a /Font resource dictionary naming them by :data:`RESOURCE_NAMES`."""
     from pypdf.generic import (
-        ArrayObject, DictionaryObject, EncodedStreamObject, NameObject, NumberObject,
+        ArrayObject,
+        DictionaryObject,
+        EncodedStreamObject,
+        NameObject,
+        NumberObject,
     )
 
     entries = DictionaryObject()
     for f in fonts().values():
         packed, length = _font_program(f.file)
         program = EncodedStreamObject()
-        program._data = packed
+        pdfapi.set_raw_data(program, packed)
         program[NameObject("/Filter")] = NameObject("/FlateDecode")
         program[NameObject("/Length1")] = NumberObject(length)
         descriptor = DictionaryObject({
@@ -155,9 +161,9 @@ def add_font_resources(writer):
             NameObject("/CapHeight"): NumberObject(f.cap_height),
             NameObject("/StemV"): NumberObject(f.stem_v),
             NameObject("/MissingWidth"): NumberObject(f.missing_width),
-            NameObject("/FontFile2"): writer._add_object(program),
+            NameObject("/FontFile2"): pdfapi.add_object(writer, program),
         })
-        entries[NameObject(f.resource)] = writer._add_object(DictionaryObject({
+        entries[NameObject(f.resource)] = pdfapi.add_object(writer, DictionaryObject({
             NameObject("/Type"): NameObject("/Font"),
             NameObject("/Subtype"): NameObject("/TrueType"),
             NameObject("/BaseFont"): NameObject("/" + f.base_font),
@@ -165,6 +171,6 @@ def add_font_resources(writer):
             NameObject("/LastChar"): NumberObject(255),
             NameObject("/Widths"): ArrayObject(NumberObject(w) for w in f.widths),
             NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-            NameObject("/FontDescriptor"): writer._add_object(descriptor),
+            NameObject("/FontDescriptor"): pdfapi.add_object(writer, descriptor),
         }))
-    return writer._add_object(entries)
+    return pdfapi.add_object(writer, entries)

@@ -46,6 +46,7 @@ from PIL import Image, ImageChops, ImageFilter
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
 from weasyprint import HTML
+from dossier.render import pdfapi
 
 HERE = Path(__file__).resolve().parent
 CENT = Decimal("0.01")
@@ -356,7 +357,7 @@ def fix_pdf(raw: bytes, *, key: str, title: str, author: str, when: datetime) ->
         "/ModDate": stamp,
     })
     ident = ByteStringObject(hashlib.md5(f"dossier-sample:{key}".encode()).digest())
-    writer._ID = ArrayObject([ident, ident])
+    pdfapi.set_file_id(writer, bytes(ident))
     buf = io.BytesIO()
     writer.write(buf)
     return buf.getvalue()
