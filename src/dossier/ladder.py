@@ -50,6 +50,7 @@ from dossier.law.courts import petites_creances_open
 from dossier.law.deadlines import deadline
 from dossier.law.penalties import principal_outstanding
 from dossier.model import STAGES, Case, Notice
+from dossier.stages import LETTER_STAGES, STAGE_INFO
 
 #: minimum days between two notices
 MIN_GAP = 7
@@ -57,40 +58,6 @@ MIN_GAP = 7
 PROMISE_GRACE = 2
 #: assumed postal delay when an LRAR's receipt is not recorded
 POSTAL_DAYS = 3
-
-
-@dataclass(frozen=True)
-class StageInfo:
-    id: str
-    #: French name used in subjects and documents
-    title: str
-    #: default timing in days after the due date (None: relative to the previous stage)
-    offset: int | None
-    #: channels, primary first
-    channels: tuple[str, ...]
-    #: formal stages: no softening, always "vous", penalties claimed in full
-    formal: bool
-    #: the stage is delivered as an email (the PDF is its printable version)
-    email_stage: bool
-
-
-STAGE_INFO: dict[str, StageInfo] = {
-    s.id: s
-    for s in (
-        StageInfo("rappel-preventif", "Rappel d'échéance", -5, ("email",), False, True),
-        StageInfo("relance-1", "Relance 1er rappel", 1, ("email",), False, True),
-        StageInfo("relance-2", "2e relance", 7, ("email", "phone"), False, True),
-        StageInfo("echeancier", "Proposition d'échéancier de paiement", 14, ("email", "letter"), False, False),
-        StageInfo("dernier-avis", "Dernier avis avant mise en demeure", 30, ("email", "letter"), True, True),
-        StageInfo("mise-en-demeure", "Mise en demeure de payer", None, ("lrar", "email"), True, False),
-        StageInfo("injonction-de-payer", "Requête en injonction de payer", None, ("court",), True, False),
-        StageInfo("petites-creances", "Procédure simplifiée de recouvrement des petites créances", None, ("bailiff",), True, False),
-    )
-}
-assert tuple(STAGE_INFO) == STAGES
-
-#: stages this module's letters cover (the court stages are documents of dossier.bundle)
-LETTER_STAGES = STAGES[:6]
 
 
 @dataclass(frozen=True)

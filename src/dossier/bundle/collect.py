@@ -19,6 +19,7 @@ from typing import Iterable, Iterator
 
 from dossier.bundle.exhibits import ExhibitSpec
 from dossier.model import Case
+from dossier.stages import CHANNEL_LABELS, STAGE_INFO
 
 #: group of each exhibit kind (lower first)
 GROUPS = {
@@ -53,33 +54,12 @@ _RECEIPT = re.compile(r"\b(avis|accus[ée]) de r[ée]ception\b|\bAR\b|\bLRAR\b.*
 COURT_STAGES = ("injonction-de-payer", "petites-creances")
 
 #: French names of the stages, for the titles of notices
-STAGE_TITLES = {
-    "rappel-preventif": "Rappel avant échéance",
-    "relance-1": "Relance (1er rappel)",
-    "relance-2": "Deuxième relance",
-    "echeancier": "Proposition d'échéancier",
-    "dernier-avis": "Dernier avis avant mise en demeure",
-    "mise-en-demeure": "Mise en demeure",
-    "injonction-de-payer": "Requête en injonction de payer",
-    "petites-creances": "Procédure simplifiée de recouvrement",
-}
-CHANNEL_TITLES = {
-    "email": "courriel",
-    "lrar": "lettre recommandée avec accusé de réception",
-    "letter": "lettre simple",
-    "lre": "lettre recommandée électronique",
-    "hand": "remise en main propre",
-    "phone": "appel téléphonique",
-    "court": "greffe",
-    "bailiff": "commissaire de justice",
-}
-
-
 def notice_title(stage: str, when: date, channel: str, lrar_number: str | None = None) -> str:
     from dossier.fmt import date_long
 
-    title = f"{STAGE_TITLES.get(stage, stage)} du {date_long(when)}"
-    how = CHANNEL_TITLES.get(channel, channel)
+    info = STAGE_INFO.get(stage)
+    title = f"{info.exhibit_title if info else stage} du {date_long(when)}"
+    how = CHANNEL_LABELS.get(channel, channel)
     if lrar_number:
         how = f"{how} n° {lrar_number}"
     return f"{title} ({how})"

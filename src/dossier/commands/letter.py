@@ -9,8 +9,7 @@ from pathlib import Path
 import click
 
 from dossier.commands.common import DATE, at_option, case_argument, rates_option, resolve_at
-
-LETTER_STAGES = ("rappel-preventif", "relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure")
+from dossier.stages import LETTER_STAGES
 
 
 @click.command("letter")

@@ -26,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
 from dossier.errors import DossierError, EvidenceError, JournalError
-from dossier.ladder import LETTER_STAGES, STAGE_INFO
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
+from dossier.stages import CONTRACT, INVOICES, LETTER_STAGES, RIB, STAGE_INFO
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
@@ -265,17 +265,17 @@ def _email_attachments(case: Case, stage: str, ctx: dict, letter_pdf: bytes | No
     info = STAGE_INFO[stage]
     if letter_pdf is not None and (not info.email_stage or stage == "dernier-avis"):
         out.append(mail.Attachment(f"{stage}-{_slug(case.reference)}.pdf", letter_pdf))
-    if stage in ("rappel-preventif", "relance-1", "relance-2", "dernier-avis", "mise-en-demeure"):
+    if INVOICES in info.encloses:
         for number in ctx["claim"].numbers:
             inv = case.invoice(number)
             if inv is not None and inv.file is not None:
                 out.append(_file_attachment(inv.file, f"{_slug(number)}{inv.file.suffix.lower()}", case))
-    if stage in ("relance-1", "dernier-avis", "mise-en-demeure"):
+    if CONTRACT in info.encloses:
         for e in case.exhibits:
             if e.kind in ("devis", "bon-de-commande") and e.file is not None:
                 out.append(_file_attachment(e.file, e.file.name, case))
     pay = ctx["payment"]
-    if pay is not None and stage != "echeancier":
+    if pay is not None and RIB in info.encloses:
         html = _render("letters/_rib.html", ctx, dirs)
         out.append(mail.Attachment(f"RIB-{_slug(case.creditor.name)}.pdf", _pdf(html, ctx, f"RIB — {case.creditor.name}", dirs)))
     return out

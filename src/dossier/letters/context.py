@@ -14,11 +14,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from dossier.errors import DossierError
-from dossier.ladder import STAGE_INFO, History
+from dossier.ladder import History
 from dossier.law.courts import petites_creances_open
 from dossier.law.statement import InvoiceStatement, Statement
 from dossier.letters.schedule import Instalment, compute_schedule
 from dossier.model import Case, Notice, Party
+from dossier.stages import CHANNEL_LABELS, CONTRACT, DECOMPTE, INVOICES, RIB, STAGE_INFO
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
@@ -26,16 +27,8 @@ if TYPE_CHECKING:
 ZERO = Decimal("0.00")
 EPC_MAX = Decimal("999999999.99")
 
-CHANNEL_FR = {
-    "email": "courriel",
-    "lrar": "lettre recommandée avec accusé de réception",
-    "letter": "courrier",
-    "phone": "appel téléphonique",
-    "lre": "lettre recommandée électronique",
-    "hand": "remise en main propre",
-    "court": "requête",
-    "bailiff": "commissaire de justice",
-}
+#: channel names in letters (one table for every document)
+CHANNEL_FR = CHANNEL_LABELS
 
 
 @dataclass(frozen=True)
@@ -385,16 +378,17 @@ def _first_instalment(at: date) -> date:
 def _attachment_titles(case: Case, stage: str, claim: Claim, has_bank: bool) -> tuple[str, ...]:
     """The "P.J." list of the letter (what the email attaches, or the envelope holds)."""
     out = []
+    encloses = STAGE_INFO[stage].encloses
     inv_files = [case.invoice(n) for n in claim.numbers]
-    if stage in ("rappel-preventif", "relance-1", "relance-2", "dernier-avis", "mise-en-demeure"):
+    if INVOICES in encloses:
         with_file = [i.number for i in inv_files if i is not None and i.file is not None]
         if with_file:
             out.append(("Copie de la facture " if len(with_file) == 1 else "Copies des factures ") + ", ".join(with_file))
-    if stage in ("relance-1", "mise-en-demeure", "dernier-avis"):
+    if CONTRACT in encloses:
         out.extend(e.title for e in case.exhibits if e.kind in ("devis", "bon-de-commande") and e.file is not None)
-    if has_bank and stage != "echeancier":
+    if has_bank and RIB in encloses:
         out.append("Relevé d'identité bancaire")
-    if stage == "mise-en-demeure":
+    if DECOMPTE in encloses:
         out.append("Décompte détaillé des sommes dues (en page suivante)")
     return tuple(out)
 
