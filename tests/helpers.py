@@ -253,3 +253,19 @@ def state_of(case: Case, at: date = AT, rates=None, journal=None):
         rates = load_rates(user_file=False)
     entries = read_journal(case) if journal is None else tuple(journal)
     return build_state(case, at, rates, entries)
+
+
+def cli(*args, cwd=None, env=None, input: str | None = None) -> subprocess.CompletedProcess:
+    """:func:`invoke` with :func:`run_cli`'s answer (``returncode``, ``stdout``,
+    ``stderr``): the CLI in-process, in ``cwd`` when given. The end-to-end tests keep
+    :func:`run_cli` (a real process); the others use this, which is much faster."""
+    old = os.getcwd()
+    env = dict(env or {})
+    env.setdefault("DOSSIER_RATES_FILE", os.environ.get("DOSSIER_RATES_FILE") or str(Path(cwd or ROOT) / "no-user-rates.csv"))
+    try:
+        if cwd is not None:
+            os.chdir(cwd)
+        code, out, err = invoke(*args, env=env, input=input)
+    finally:
+        os.chdir(old)
+    return subprocess.CompletedProcess([str(a) for a in args], code, out, err)

@@ -19,11 +19,11 @@ from helpers import (  # noqa: F401
     CASE_YAML,
     GOOD,
     SAMPLES,
+    cli,
     lines_of,
     make_awkward,
     norm,
     reader_of,
-    run_cli,
     sample_copy,
     state_of,  # noqa: E402
     write_case,
@@ -220,11 +220,11 @@ def _front_text(r, title_prefix):
 
 @pytest.mark.parametrize("sample", ["atelier-martin", "studio-graphique", "consumer-renovation"])
 def test_requete_figures_equal_dossier_compute(sample, tmp_path):
-    proc = run_cli("compute", SAMPLES / sample, "--at", "2026-06-15", "--json")
+    proc = cli("compute", SAMPLES / sample, "--at", "2026-06-15", "--json")
     assert proc.returncode == 0, proc.stderr
     computed = json.loads(proc.stdout)
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", sample_copy(sample, tmp_path), "--at", "2026-06-15", "-o", out)
+    proc = cli("bundle", sample_copy(sample, tmp_path), "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(out)
     from dossier.fmt import money
@@ -299,7 +299,7 @@ def test_docx_requete_has_the_same_total(built):
 
 def test_bailiff_file_for_a_small_claim(tmp_path):
     out = tmp_path / "pc.pdf"
-    proc = run_cli("bundle", sample_copy("consumer-renovation", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
+    proc = cli("bundle", sample_copy("consumer-renovation", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
                    "-o", out)
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(out)
@@ -311,7 +311,7 @@ def test_bailiff_file_for_a_small_claim(tmp_path):
 
 def test_bailiff_refused_above_5000(tmp_path):
     out = tmp_path / "pc.pdf"
-    proc = run_cli("bundle", sample_copy("atelier-martin", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
+    proc = cli("bundle", sample_copy("atelier-martin", tmp_path), "--at", "2026-06-15", "--for", "bailiff",
                    "-o", out)
     assert proc.returncode == 2
     assert "5 000,00 €" in norm(proc.stderr) and "--for court" in proc.stderr
@@ -334,7 +334,7 @@ def test_bad_evidence_exit_2_names_exhibit_and_file_and_writes_nothing(bad, word
     exhibits = [("devis", "Devis", "landscape.pdf"), ("contrat", "Pièce fautive", bad)]
     root = write_case(tmp_path / "bad", exhibits, files=awkward)
     out = tmp_path / "out" / "d.pdf"
-    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, env={"PATH": str(Path(sys.executable).parent)})
+    proc = cli("bundle", root, "--at", "2026-06-15", "-o", out, env={"PATH": str(Path(sys.executable).parent)})
     assert proc.returncode == 2, proc.stderr
     assert "exhibits[1].file" in proc.stderr and bad in proc.stderr and words in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -395,7 +395,7 @@ def test_max_size_downsamples_oversized_scans(tmp_path, awkward, rates):
 
 def test_cli_prints_size_and_page_count(tmp_path):
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
+    proc = cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     n = len(PdfReader(out).pages)
     assert re.search(rf"d\.pdf: {n} pages, \d+ KB, \d+ exhibits", proc.stdout)
@@ -474,7 +474,7 @@ def test_missing_evidence_is_warned_and_output_folder_accepted(tmp_path):
         CASE_YAML.format(exhibits="  []\n", court="").replace(", file: pieces/portrait.pdf", "")
         .replace("  - {stage: relance-1, date: 2026-02-10, channel: email, file: pieces/mail.eml}\n", "  []\n"),
         encoding="utf-8")
-    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", f"{tmp_path / 'dest'}/")
+    proc = cli("bundle", root, "--at", "2026-06-15", "-o", f"{tmp_path / 'dest'}/")
     assert proc.returncode == 0, proc.stderr
     assert "no evidence file at all" in proc.stderr and "invoice F-1 has no `file:`" in proc.stderr
     assert "no mise en demeure recorded" in proc.stderr and "no contractual document" in proc.stderr
@@ -551,7 +551,7 @@ def test_cli_records_the_dossier_in_the_journal_and_never_overwrites_a_filed_one
     import hashlib
 
     case = sample_copy("studio-graphique", tmp_path)
-    proc = run_cli("bundle", case, "--at", "2026-06-15")
+    proc = cli("bundle", case, "--at", "2026-06-15")
     assert proc.returncode == 0, proc.stderr
     pdf = case / "out" / "sgo-2025-014-dossier-injonction-de-payer.pdf"
     lines = [json.loads(x) for x in (case / "journal.jsonl").read_text().splitlines()]
@@ -566,10 +566,10 @@ def test_cli_records_the_dossier_in_the_journal_and_never_overwrites_a_filed_one
     with open(case / "journal.jsonl", "a", encoding="utf-8") as f:
         f.write(json.dumps(sent) + "\n")
     before = pdf.read_bytes()
-    proc = run_cli("bundle", case, "--at", "2026-06-20")
+    proc = cli("bundle", case, "--at", "2026-06-20")
     assert proc.returncode == 2 and "recorded as sent" in proc.stderr
     assert pdf.read_bytes() == before
-    proc = run_cli("bundle", case, "--at", "2026-06-20", "--force")
+    proc = cli("bundle", case, "--at", "2026-06-20", "--force")
     assert proc.returncode == 0, proc.stderr
     v2 = case / "out" / "sgo-2025-014-dossier-injonction-de-payer.v2.pdf"
     assert v2.is_file() and pdf.read_bytes() == before
@@ -588,10 +588,10 @@ def test_requete_counts_a_mise_en_demeure_recorded_only_in_the_journal(tmp_path)
     (folder / "case.yaml").write_text(text[:start] + text[end:])
     journal.record(folder, journal.JournalEntry(stage="mise-en-demeure", date=date(2025, 12, 1), channel="lrar",
                                                 status="sent", lrar_number="1A 000 000 0000 0"))
-    computed = json.loads(run_cli("compute", folder, "--at", "2026-06-15", "--json").stdout)
+    computed = json.loads(cli("compute", folder, "--at", "2026-06-15", "--json").stdout)
     assert Decimal(computed["penalties"]) > 0
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", folder, "--at", "2026-06-15", "-o", out)
+    proc = cli("bundle", folder, "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     from dossier.fmt import money
 
@@ -608,7 +608,7 @@ def test_docx_evidence_is_converted_with_libreoffice(tmp_path, awkward):
     root = write_case(tmp_path / "docx", [("contrat", "Contrat (DOCX)", "contract.docx")], files=awkward)
     expected = " ".join(p.text for p in Document(root / "pieces" / "contract.docx").paragraphs if p.text.strip())
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", root, "--at", "2026-06-15", "-o", out, "--no-docx")
+    proc = cli("bundle", root, "--at", "2026-06-15", "-o", out, "--no-docx")
     assert proc.returncode == 0, proc.stderr
     reader = PdfReader(out)
     text = norm(" ".join(p.extract_text() for p in reader.pages))
@@ -620,7 +620,7 @@ def test_requete_docx_is_a4_with_an_explicit_font_and_no_theme_fonts(tmp_path):
     from docx import Document
 
     out = tmp_path / "d.pdf"
-    proc = run_cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
+    proc = cli("bundle", sample_copy("studio-graphique", tmp_path), "--at", "2026-06-15", "-o", out)
     assert proc.returncode == 0, proc.stderr
     docx_path = next(tmp_path.glob("*requete.docx"))
     doc = Document(docx_path)
@@ -644,14 +644,14 @@ def test_sole_trader_creditor_identity_mentions(tmp_path):
     appear in the requête when the case file gives them, blanks to complete otherwise."""
     folder = sample_copy("consumer-renovation", tmp_path)
     out = tmp_path / "full.pdf"
-    assert run_cli("bundle", folder, "--at", "2026-06-15", "-o", out).returncode == 0
+    assert cli("bundle", folder, "--at", "2026-06-15", "-o", out).returncode == 0
     text = norm(" ".join(p.extract_text() for p in PdfReader(out).pages[1:3]))
     assert "Nationalité : française ; né(e) le 17 avril 1979 à Marseille (Bouches-du-Rhône)" in text
     assert "Profession : artisan du bâtiment" in text and "à compléter" not in text
     yml = folder / "case.yaml"
     yml.write_text("\n".join(l for l in yml.read_text().splitlines() if not l.strip().startswith(("nationality:", "birth_date:"))) + "\n")
     out2 = tmp_path / "blank.pdf"
-    assert run_cli("bundle", folder, "--at", "2026-06-15", "-o", out2).returncode == 0
+    assert cli("bundle", folder, "--at", "2026-06-15", "-o", out2).returncode == 0
     text = norm(" ".join(p.extract_text() for p in PdfReader(out2).pages[1:3]))
     assert "CPC art. 54 et 1407 : à compléter" in text and "à Marseille" in text
 
@@ -735,6 +735,6 @@ def test_receipt_file_without_its_date_is_warned(tmp_path, awkward):
     (root / "case.yaml").write_text(text + (
         "  - {stage: mise-en-demeure, date: 2026-03-02, channel: lrar, lrar_number: \"1A 1\", receipt_file: pieces/ar.jpg}\n"),
         encoding="utf-8")
-    proc = run_cli("check", root, "--at", "2026-06-15")
+    proc = cli("check", root, "--at", "2026-06-15")
     assert proc.returncode == 0, proc.stderr
     assert "notices[1].received" in proc.stdout + proc.stderr and "avis de réception" in proc.stdout + proc.stderr

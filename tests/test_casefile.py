@@ -8,7 +8,7 @@ import pytest
 from dossier.casefile import check_case, load_case
 from dossier.errors import CaseFileError
 
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, cli
 
 BAD = sorted((Path(__file__).parent / "bad_cases").iterdir())
 AT = "2026-06-15"
@@ -21,7 +21,7 @@ def test_corpus_is_large_enough():
 @pytest.mark.parametrize("folder", BAD, ids=[p.name for p in BAD])
 def test_bad_case_exit_2_names_the_field(folder):
     expected = (folder / "expected.txt").read_text().strip()
-    proc = run_cli("check", folder, "--at", AT)
+    proc = cli("check", folder, "--at", AT)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     out = proc.stdout + proc.stderr
     assert expected in out
@@ -33,7 +33,7 @@ def test_bad_case_exit_2_names_the_field(folder):
 
 @pytest.mark.parametrize("folder", BAD, ids=[p.name for p in BAD])
 def test_bad_case_compute_refuses_too(folder):
-    proc = run_cli("compute", folder, "--at", AT)
+    proc = cli("compute", folder, "--at", AT)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert proc.stdout == ""
@@ -87,7 +87,7 @@ def test_warnings_do_not_fail(tmp_path):
     case, problems = check_case(d, date(2026, 6, 15))
     assert case is not None
     assert any(p.severity == "warning" and "more than" in p.message for p in problems)
-    proc = run_cli("check", d, "--at", "2026-06-15")
+    proc = cli("check", d, "--at", "2026-06-15")
     assert proc.returncode == 0
     assert "warning:" in proc.stdout
 
@@ -99,7 +99,7 @@ def test_load_case_raises_with_all_problems():
 
 
 def test_missing_folder(tmp_path):
-    proc = run_cli("check", tmp_path / "nope")
+    proc = cli("check", tmp_path / "nope")
     assert proc.returncode == 2
     assert "case folder not found" in proc.stderr
 
@@ -118,5 +118,5 @@ def test_model_is_frozen_and_decimal(tmp_path):
 
 @pytest.mark.parametrize("name", ["atelier-martin", "studio-graphique", "consumer-renovation"])
 def test_samples_are_valid(name):
-    proc = run_cli("check", SAMPLES / name, "--at", "2026-06-15")
+    proc = cli("check", SAMPLES / name, "--at", "2026-06-15")
     assert proc.returncode == 0, proc.stderr

@@ -195,7 +195,7 @@ def test_cli_letter_send_over_smtp(tmp_path, smtp_server):
     """`dossier letter relance-1 CASE --send` through the real entry point."""
     import shutil
 
-    from helpers import run_cli
+    from helpers import cli
 
     sink, config = smtp_server
     src = Path(__file__).resolve().parent.parent / "samples" / "atelier-martin"
@@ -203,15 +203,15 @@ def test_cli_letter_send_over_smtp(tmp_path, smtp_server):
     shutil.copytree(src, case_dir, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
     env = {"DOSSIER_SMTP_HOST": "127.0.0.1", "DOSSIER_SMTP_PORT": str(config.port), "DOSSIER_SMTP_SECURITY": "none",
            "DOSSIER_SMTP_CONFIG": str(tmp_path / "none.toml")}
-    r = run_cli("letter", "relance-1", case_dir, "--at", AT.isoformat(), "--send", env=env)
+    r = cli("letter", "relance-1", case_dir, "--at", AT.isoformat(), "--send", env=env)
     assert r.returncode == 0, r.stderr
     assert "sent by email to compta@maison-vercors.example" in r.stderr
     assert len(sink.messages) == 1
     msg = parse(sink.messages[0][2])
     assert "F2025-087" in msg["Subject"]
-    r = run_cli("letter", "relance-1", case_dir, "--at", AT.isoformat(), "--send", env=env)
+    r = cli("letter", "relance-1", case_dir, "--at", AT.isoformat(), "--send", env=env)
     assert r.returncode == 2 and "already sent" in r.stderr
-    r = run_cli("plan", case_dir, "--at", AT.isoformat(), "--json")
+    r = cli("plan", case_dir, "--at", AT.isoformat(), "--json")
     assert r.returncode == 0
     import json
 

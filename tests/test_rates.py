@@ -8,7 +8,7 @@ from dossier.errors import RateTableError
 from dossier.law.deadlines import deadline, is_working_day
 from dossier.law.rates import load_rates, parse_ecb_sdmx_csv
 
-from helpers import run_cli
+from helpers import cli
 
 # LEGAL.md §4: the L441-10 default rate by half-year
 DEFAULT = {
@@ -38,20 +38,20 @@ def test_missing_half_year_is_an_error_not_a_guess(rates):
 def test_rates_add_then_compute(tmp_path):
     user = tmp_path / "rates.csv"
     env = {"DOSSIER_RATES_FILE": str(user)}
-    proc = run_cli("rates", "add", "2026-2", "--ecb", "2.15", "--legal-other", "2.50", "--legal-private", "6.00",
+    proc = cli("rates", "add", "2026-2", "--ecb", "2.15", "--legal-other", "2.50", "--legal-private", "6.00",
                    "--source", "test source", env=env)
     assert proc.returncode == 0, proc.stderr
     table = load_rates([user], user_file=False)
     assert table.l441_default(2026, 2).rate == D("12.15")
     assert table.legal(2026, 2).rate == D("2.50")
-    shown = run_cli("rates", "show", env=env).stdout
+    shown = cli("rates", "show", env=env).stdout
     assert "legal-other    2026-2" in shown and "test source" in shown
 
 
 def test_rates_add_needs_a_source_and_a_rate(tmp_path):
     env = {"DOSSIER_RATES_FILE": str(tmp_path / "r.csv")}
-    assert run_cli("rates", "add", "2026-2", "--ecb", "2.15", env=env).returncode == 2
-    proc = run_cli("rates", "add", "2026-3", "--ecb", "2.15", "--source", "x", env=env)
+    assert cli("rates", "add", "2026-2", "--ecb", "2.15", env=env).returncode == 2
+    proc = cli("rates", "add", "2026-3", "--ecb", "2.15", "--source", "x", env=env)
     assert proc.returncode == 2 and "half-year" in proc.stderr
 
 
@@ -87,7 +87,7 @@ def test_ecb_sdmx_import():
 
 def test_ecb_import_command_extends_the_table(tmp_path):
     user = tmp_path / "rates.csv"
-    proc = run_cli("rates", "import-ecb", Path(__file__).parent / "data" / "ecb-mrr-sample.csv", env={"DOSSIER_RATES_FILE": str(user)})
+    proc = cli("rates", "import-ecb", Path(__file__).parent / "data" / "ecb-mrr-sample.csv", env={"DOSSIER_RATES_FILE": str(user)})
     assert proc.returncode == 0, proc.stderr
     assert load_rates([user], user_file=False).l441_default(2026, 2).rate == D("12.15")
 

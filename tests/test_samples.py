@@ -10,7 +10,7 @@ import pytest
 from dossier.casefile import load_case
 from dossier.law.penalties import compute_statement
 
-from helpers import SAMPLES, run_cli
+from helpers import SAMPLES, cli
 
 AT = date(2026, 6, 15)
 
@@ -50,7 +50,7 @@ def test_consumer_sample_has_no_flat_indemnity_and_runs_from_receipt(rates):
 
 
 def test_cli_json_equals_library(rates):
-    proc = run_cli("compute", SAMPLES / "atelier-martin", "--at", AT.isoformat(), "--json")
+    proc = cli("compute", SAMPLES / "atelier-martin", "--at", AT.isoformat(), "--json")
     assert proc.returncode == 0, proc.stderr
     st = compute_statement(load_case(SAMPLES / "atelier-martin", AT), AT, rates)
     assert json.loads(proc.stdout) == json.loads(json.dumps(st.to_json(), ensure_ascii=False))
@@ -67,11 +67,11 @@ def test_compute_counts_a_mise_en_demeure_recorded_in_the_journal(tmp_path):
     start = text.index("  - {stage: mise-en-demeure")
     end = text.index("\n  - ", start + 1) if "\n  - " in text[start + 1:] else len(text)
     (folder / "case.yaml").write_text(text[:start] + text[end + 1:])
-    without = json.loads(run_cli("compute", folder, "--at", "2026-06-15", "--json").stdout)
+    without = json.loads(cli("compute", folder, "--at", "2026-06-15", "--json").stdout)
     assert without["penalties"] == "0.00"  # no mise en demeure: no interest for a consumer
     journal.record(folder, journal.JournalEntry(stage="mise-en-demeure", date=date(2025, 12, 1), channel="lrar", status="sent",
                                                 lrar_number="1A 000 000 0000 0"))
-    proc = run_cli("compute", folder, "--at", "2026-06-15", "--json")
+    proc = cli("compute", folder, "--at", "2026-06-15", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert data["invoices"][0]["periods"][0]["start"] == "2025-12-02"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import AT, DEMO_DATE, SAMPLES, TESTS, invoke, sample_copy
-
 from dossier.journal import JournalEntry, record
 from dossier.law import penalties
 from dossier.snapshot import build_state, check_case_folder, open_case
+
+from helpers import AT, DEMO_DATE, SAMPLES, TESTS, invoke, sample_copy
 
 GOLDEN = TESTS / "golden" / "sample-hashes.json"
 
