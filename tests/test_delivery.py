@@ -19,6 +19,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
+from helpers import AT, ROOT, SAMPLES, make_case
 
 from dossier import journal, mail
 from dossier.delivery import Dispatcher
@@ -26,8 +27,6 @@ from dossier.errors import DeliveryError, JournalError
 from dossier.journal import CaseLockedError, JournalEntry
 from dossier.letters import write_stage
 from dossier.mail import SmtpConfig
-
-from helpers import AT, ROOT, SAMPLES, make_case
 
 SENDER = "compta@creancier.example"
 RCPT = "dupont@debiteur.example"
