@@ -255,7 +255,7 @@ class _Engine:
                 if rule_override is None:
                     rule = RULE_PRO_RATA
                 shares = _pro_rata(amount, [r.outstanding for r in group])
-                for r, share in zip(group, shares):
+                for r, share in zip(group, shares, strict=True):
                     left = self.reduce(r, when, share, kind, reference, rule)
                     allocations.append((r.invoice.number, share - left))
                     amount -= share - left
