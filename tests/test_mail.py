@@ -132,8 +132,8 @@ def test_send_delivers_records_and_refuses_twice(case, rates, smtp_server):
     assert received["Subject"].startswith("Relance 1er rappel")
     assert "RIB-Atelier-Martin.pdf" in attachment_names(received)
     entries = journal.read_journal(case)
-    assert len(entries) == 1
-    e = entries[0]
+    assert [x.status for x in entries] == ["sending", "sent"]  # "sending" written before DATA
+    e = entries[-1]
     assert (e.stage, e.status, e.channel, e.recipient) == ("relance-1", "sent", "email", "compta@dupont.example")
     assert e.message_id == received["Message-ID"]
     assert {f.path for f in e.files} == {"out/relance-1.pdf", "out/relance-1.eml"}

@@ -467,32 +467,35 @@ class _Builder:
             self.r.problem(_line(self.data, "invoices"), "invoices", "at least one invoice is needed")
         return tuple(out)
 
-    def _invoice_ref(self, d: dict[str, Value], path: str, numbers: list[str]) -> None:
+    def _invoice_ref(self, d: dict[str, Value], path: str, numbers: list[str], known: set[str] | None = None) -> None:
         ref = _v(d, "invoice")
-        if ref is not None and ref not in numbers:
-            close = difflib.get_close_matches(ref, numbers, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; invoices are: {', '.join(numbers)}"
+        if ref is not None and ref not in (known if known is not None else set(numbers)):
+            close = difflib.get_close_matches(ref, numbers[:1000], n=1, cutoff=0.6)
+            listed = ", ".join(numbers[:10]) + (f"… ({len(numbers)} in all)" if len(numbers) > 10 else "")
+            hint = f"; did you mean '{close[0]}'?" if close else f"; invoices are: {listed}"
             self.r.problem(_line(d, "invoice"), f"{path}.invoice", f"no invoice numbered '{ref}'{hint}")
 
     def payments(self, numbers: list[str]) -> tuple[Payment, ...]:
         out = []
+        known = set(numbers)
         for d, path in self.items("payments"):
             amount = self.positive(d, "amount", path)
-            self._invoice_ref(d, path, numbers)
+            self._invoice_ref(d, path, numbers, known)
             self.not_after_at(d, "date", path, "payment")
             if _v(d, "date") and amount is not None:
-                out.append(Payment(_v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in numbers else None, _v(d, "reference"), self.source(d, path, _line(d, "date"))))
+                out.append(Payment(_v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in known else None, _v(d, "reference"), self.source(d, path, _line(d, "date"))))
         return tuple(out)
 
     def credit_notes(self, numbers: list[str]) -> tuple[CreditNote, ...]:
         out = []
+        known = set(numbers)
         for d, path in self.items("credit_notes"):
             amount = self.positive(d, "amount", path)
-            self._invoice_ref(d, path, numbers)
+            self._invoice_ref(d, path, numbers, known)
             self.not_after_at(d, "date", path, "credit note")
             f = self.file(d, "file", path)
             if _v(d, "number") and _v(d, "date") and amount is not None:
-                out.append(CreditNote(_v(d, "number"), _v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in numbers else None, f, self.source(d, path, _line(d, "number"))))
+                out.append(CreditNote(_v(d, "number"), _v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in known else None, f, self.source(d, path, _line(d, "number"))))
         return tuple(out)
 
     def exhibits(self) -> tuple[Exhibit, ...]:
@@ -527,11 +530,16 @@ class _Builder:
     def overpayment(self, invoices: tuple[Invoice, ...], payments: tuple[Payment, ...], credits: tuple[CreditNote, ...]) -> None:
         owed = sum((i.amount_incl_tax for i in invoices), Decimal(0))
         reduced = sum((p.amount for p in payments if p.date <= self.at), Decimal(0)) + sum((c.amount for c in credits if c.date <= self.at), Decimal(0))
-        for inv in invoices:
-            on_it = sum((p.amount for p in payments if p.invoice == inv.number), Decimal(0)) + sum((c.amount for c in credits if c.invoice == inv.number), Decimal(0))
+        # one pass over payments and credits, indexed by invoice number (never per invoice)
+        applied: dict[str, Decimal] = {}
+        for x in (*payments, *credits):
+            if x.invoice is not None:
+                applied[x.invoice] = applied.get(x.invoice, Decimal(0)) + x.amount
+        for n, inv in enumerate(invoices):
+            on_it = applied.get(inv.number, Decimal(0))
             if on_it > inv.amount_incl_tax:
                 line = inv.source.line if inv.source else None
-                self.r.problem(line, f"invoices[{invoices.index(inv)}]", f"invoice {inv.number}: {on_it} paid or credited, more than its {inv.amount_incl_tax} (the excess is imputed to other invoices)", "warning")
+                self.r.problem(line, f"invoices[{n}]", f"invoice {inv.number}: {on_it} paid or credited, more than its {inv.amount_incl_tax} (the excess is imputed to other invoices)", "warning")
         if reduced > owed:
             self.r.problem(_line(self.data, "payments"), "payments", f"{reduced} paid or credited in all, more than the {owed} invoiced", "warning")
 

@@ -18,6 +18,22 @@ Rules that make it evidence rather than a log:
   ``force`` picks a new name (``relance-1.v2.pdf``) instead of writing in place.
 - ``date`` is the ``--at`` date of the document (what the letter says); ``recorded_at`` is
   the wall-clock time the line was written.
+
+**Email delivery states.** An email sent by the tool leaves up to three lines, all with the
+same ``message_id`` and ``message_sha256`` (the SHA-256 of the exact bytes handed to the
+server): ``sending`` (written before the SMTP ``DATA`` command), then ``sent`` (the server
+accepted the message — written before ``QUIT``), ``failed`` (the server refused it; its
+reply is in ``smtp_reply``) or ``unknown`` (the connection was lost after the message was
+handed over, before the server answered). A ``sending`` or ``unknown`` line with no later
+``sent`` or ``failed`` for its Message-ID means the debtor may or may not have received the
+email: :func:`delivery_state` reports it and nothing resends it without ``--force``.
+``generated`` records files written but not sent.
+
+**One run per case.** :func:`case_lock` takes an exclusive lock on ``.dossier.lock`` in the
+case folder for the whole check → send → record sequence; a second run (another
+``dossier letter --send``, a batch) is refused at once, naming the holder's pid. The
+operating system releases the lock when its process dies, so a killed run never leaves a
+stale lock behind.
 """
 
 from __future__ import annotations
@@ -25,16 +41,23 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from dossier.errors import JournalError
 from dossier.model import Date, Notice, Source
 
-STATUSES = ("generated", "sent")
+STATUSES = ("generated", "sent", "sending", "failed", "unknown")
+#: statuses of an email delivery attempt (see the module docstring)
+DELIVERY_STATUSES = ("sending", "sent", "failed", "unknown")
+#: statuses whose files may have reached the debtor: never overwritten
+PROTECTED_STATUSES = ("sent", "sending", "unknown")
 JOURNAL_NAME = "journal.jsonl"
+LOCK_NAME = ".dossier.lock"
 
 
 @dataclass(frozen=True)
@@ -48,7 +71,7 @@ class JournalEntry:
     stage: str
     date: date
     channel: str
-    status: str  # "generated" | "sent"
+    status: str  # one of STATUSES
     recipient: str | None = None
     files: tuple[JournalFile, ...] = ()
     recorded_at: str = ""
@@ -62,6 +85,10 @@ class JournalEntry:
     #: échéancier: the proposed instalments as (due date, amount as a string), so the
     #: ladder can tell a plan kept from a plan broken
     schedule: tuple[tuple[Date, str], ...] = ()
+    #: email: SHA-256 of the exact message bytes handed to the SMTP server
+    message_sha256: str | None = None
+    #: email: the server's reply to the message ("250 2.0.0 queued as …", "550 5.1.1 no such user")
+    smtp_reply: str | None = None
     #: 1-based line in journal.jsonl (set when read)
     line: int | None = field(default=None, compare=False)
 
@@ -84,7 +111,7 @@ class JournalEntry:
             "files": [{"path": f.path, "sha256": f.sha256} for f in self.files],
             "recorded_at": self.recorded_at,
         }
-        for key in ("message_id", "amount", "lrar_number", "note"):
+        for key in ("message_id", "message_sha256", "smtp_reply", "amount", "lrar_number", "note"):
             if getattr(self, key) is not None:
                 d[key] = getattr(self, key)
         if self.invoices:
@@ -153,16 +180,8 @@ def _parse(obj: Any, where: str, line: int) -> JournalEntry:
     invoices = obj.get("invoices", [])
     if not isinstance(invoices, list) or not all(isinstance(x, str) for x in invoices):
         raise fail("invoices: expected a list of invoice numbers")
-    schedule = []
-    raw_schedule = obj.get("schedule", [])
-    if not isinstance(raw_schedule, list):
-        raise fail("schedule: expected a list")
-    for i, item in enumerate(raw_schedule):
-        try:
-            schedule.append((date.fromisoformat(item["due"]), str(item["amount"])))
-        except (TypeError, KeyError, ValueError):
-            raise fail(f"schedule[{i}]: expected {{\"due\": \"YYYY-MM-DD\", \"amount\": \"…\"}}") from None
-    for key in ("recipient", "message_id", "amount", "lrar_number", "note", "recorded_at"):
+    schedule = _parse_schedule(obj.get("schedule", []), fail)
+    for key in ("recipient", "message_id", "message_sha256", "smtp_reply", "amount", "lrar_number", "note", "recorded_at"):
         if obj.get(key) is not None and not isinstance(obj[key], str):
             raise fail(f"{key}: expected a string")
     return JournalEntry(
@@ -179,8 +198,22 @@ def _parse(obj: Any, where: str, line: int) -> JournalEntry:
         lrar_number=obj.get("lrar_number"),
         note=obj.get("note"),
         schedule=tuple(schedule),
+        message_sha256=obj.get("message_sha256"),
+        smtp_reply=obj.get("smtp_reply"),
         line=line,
     )
+
+
+def _parse_schedule(raw: Any, fail: Any) -> list[tuple[date, str]]:
+    if not isinstance(raw, list):
+        raise fail("schedule: expected a list")
+    out = []
+    for i, item in enumerate(raw):
+        try:
+            out.append((date.fromisoformat(item["due"]), str(item["amount"])))
+        except (TypeError, KeyError, ValueError):
+            raise fail(f"schedule[{i}]: expected {{\"due\": \"YYYY-MM-DD\", \"amount\": \"…\"}}") from None
+    return out
 
 
 def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
@@ -325,9 +358,12 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
 
 
 def sent_files(case_or_root: Any) -> dict[str, tuple[str, JournalEntry]]:
-    """Relative path -> (sha256, entry) of every file recorded as sent."""
+    """Relative path -> (sha256, entry) of every file recorded as sent — or as being sent
+    with an unknown outcome (``sending``, ``unknown``): it may have reached the debtor."""
     out: dict[str, tuple[str, JournalEntry]] = {}
-    for e in sent_entries(case_or_root):
+    for e in read_journal(case_or_root):
+        if e.status not in PROTECTED_STATUSES:
+            continue
         for f in e.files:
             out.setdefault(f.path, (f.sha256, e))
     return out
@@ -344,7 +380,7 @@ def guard_output(case_or_root: Any, path: Path, *, force: bool = False) -> Path:
     _, entry = protected[rel]
     if not force:
         raise JournalError(
-            f"{path}: recorded as sent ({entry.stage}, {entry.date.isoformat()}, "
+            f"{path}: recorded as {'sent' if entry.status == 'sent' else 'being sent, delivery unknown'} ({entry.stage}, {entry.date.isoformat()}, "
             f"{journal_path(case_or_root)}:{entry.line}); a sent document is never overwritten — "
             "use --force to write a new version under a new name"
         )
@@ -385,3 +421,156 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_all_atomic(items: Iterable[tuple[Path, bytes]]) -> None:
+    """Write several files so that none is ever partial at its final path: every file is
+    first written and fsynced under a temporary name in its folder, then all are renamed
+    into place (a crash leaves at most ``.name.PID.tmp`` files, never a truncated one)."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, data in items:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            staged.append((tmp, path))
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for tmp, path in staged:
+            os.replace(tmp, path)
+        for folder in {path.parent for _, path in staged}:
+            _fsync_dir(folder)
+    finally:
+        for tmp, _ in staged:
+            if tmp.exists():
+                tmp.unlink()
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """Where the email of a stage stands, from the journal.
+
+    ``status``: ``"none"`` (never handed to a server), ``"sent"``, ``"unknown"`` (a
+    ``sending``/``unknown`` line without a later ``sent``/``failed`` for its Message-ID:
+    maybe delivered — never resent without ``--force``) or ``"failed"`` (every attempt was
+    refused; ``permanent`` when the last refusal was a 5xx reply)."""
+
+    status: str
+    #: the journal line that decides the state (None for "none")
+    entry: JournalEntry | None = None
+
+    @property
+    def permanent(self) -> bool:
+        reply = self.entry.smtp_reply if self.entry is not None else None
+        return self.status == "failed" and reply is not None and reply.startswith("5")
+
+    @property
+    def may_send(self) -> bool:
+        """True when sending (again) cannot deliver the notice twice."""
+        return self.status in ("none", "failed")
+
+
+def _covers(e: JournalEntry, wanted: set[str]) -> bool:
+    return not wanted or not e.invoices or wanted <= set(e.invoices)
+
+
+def delivery_state(entries: Iterable[JournalEntry], stage: str, invoices: Iterable[str] = (), channel: str = "email") -> DeliveryState:
+    """The delivery state of ``stage`` for ``invoices`` (see :class:`DeliveryState`), from
+    journal ``entries`` in order. One pass: linear in the journal's length.
+
+    A "sent" line without a Message-ID (older journals, a letter marked as posted) counts as
+    sent. Attempts are told apart by Message-ID; the last line of each decides its state."""
+    wanted = set(invoices)
+    last: dict[str, JournalEntry] = {}
+    sent: JournalEntry | None = None
+    for e in entries:
+        if e.stage != stage or e.channel != channel or e.status not in DELIVERY_STATUSES or not _covers(e, wanted):
+            continue
+        if e.status == "sent":
+            sent = sent or e
+        if e.message_id:
+            if last.get(e.message_id) is None or last[e.message_id].status != "sent":
+                last[e.message_id] = e
+    if sent is not None:
+        return DeliveryState("sent", sent)
+    pending = [e for e in last.values() if e.status in ("sending", "unknown")]
+    if pending:
+        return DeliveryState("unknown", pending[-1])
+    failed = [e for e in last.values() if e.status == "failed"]
+    if failed:
+        return DeliveryState("failed", failed[-1])
+    return DeliveryState("none")
+
+
+def pending_deliveries(entries: Iterable[JournalEntry]) -> tuple[JournalEntry, ...]:
+    """The last line of every email attempt whose outcome is unknown (``sending`` or
+    ``unknown`` with no later ``sent``/``failed`` for its Message-ID), in journal order —
+    what ``dossier plan`` and the batch report as "delivery unknown"."""
+    last: dict[str, JournalEntry] = {}
+    for e in entries:
+        if e.message_id and e.status in DELIVERY_STATUSES:
+            last.pop(e.message_id, None)  # keep the order of the last line
+            last[e.message_id] = e
+    return tuple(e for e in last.values() if e.status in ("sending", "unknown"))
+
+
+# -- one run per case ----------------------------------------------------------------------
+
+
+class CaseLockedError(JournalError):
+    """Another process (or thread) is working on the case."""
+
+
+_held = threading.local()
+
+
+def _held_locks() -> dict[str, int]:
+    if not hasattr(_held, "locks"):
+        _held.locks = {}
+    return _held.locks
+
+
+@contextmanager
+def case_lock(case_or_root: Any) -> Iterator[Path]:
+    """Hold the case's exclusive lock (``.dossier.lock`` in the case folder, ``flock``)
+    for the duration of the ``with`` block; yields the lock file's path.
+
+    Non-blocking: when another process or thread holds it, raise :class:`CaseLockedError`
+    naming the holder's pid. Re-entrant within one thread (``write_stage`` inside a batch
+    that already holds the case). The lock dies with its process: nothing to clean up after
+    a crash or a kill."""
+    import fcntl
+
+    root = _root(case_or_root)
+    path = root / LOCK_NAME
+    key = str(path.resolve())
+    held = _held_locks()
+    if key in held:
+        held[key] += 1
+        try:
+            yield path
+        finally:
+            held[key] -= 1
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as e:
+        raise JournalError(f"{path}: cannot create the case lock: {e.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "?"
+            raise CaseLockedError(
+                f"{root}: case is being processed by another run (pid {holder}, lock {path}); "
+                "try again when it has finished"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        held[key] = 1
+        try:
+            yield path
+        finally:
+            del held[key]
+    finally:
+        os.close(fd)  # releases the flock

@@ -16,6 +16,18 @@ win, or from a TOML file (``$DOSSIER_SMTP_CONFIG``, else ``~/.config/dossier/smt
     user = "comptabilite@atelier-martin.fr"
     password = "…"               # or leave it out and set DOSSIER_SMTP_PASSWORD
 
+Named profiles (a portfolio names the one it sends with) are tables ``[profiles.NAME]``
+in the same file; a key a profile leaves out is taken from ``[smtp]``::
+
+    [profiles.relances]
+    host = "smtp.mailer.example"
+    user = "relances@atelier-martin.fr"
+    password = "…"
+
+With a profile, the environment only supplies a missing password
+(``DOSSIER_SMTP_PASSWORD``): a host set in the environment does not silently redirect
+every profile.
+
 Environment: ``DOSSIER_SMTP_HOST``, ``DOSSIER_SMTP_PORT``, ``DOSSIER_SMTP_SECURITY``,
 ``DOSSIER_SMTP_USER``, ``DOSSIER_SMTP_PASSWORD``, ``DOSSIER_SMTP_TIMEOUT``,
 ``DOSSIER_SMTP_CAFILE`` (extra CA certificates to trust). Certificates are always verified. A config file
@@ -151,30 +163,52 @@ def default_config_file() -> Path:
     return base / "dossier" / "smtp.toml"
 
 
-def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | None = None) -> SmtpConfig:
-    """SMTP settings from the environment, then the config file; raises
-    :class:`DeliveryError` naming what is missing."""
+def _config_tables(path: Path, profile: str | None) -> dict:
+    """The ``[smtp]`` table of ``path``, overlaid with ``[profiles.NAME]`` for a profile."""
     import tomllib
 
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise DeliveryError(f"{path}: not a valid TOML file: {e}") from None
+    data = doc.get("smtp", {})
+    if not isinstance(data, dict):
+        raise DeliveryError(f"{path}: [smtp]: expected a table")
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise DeliveryError(f"{path}: profiles: expected tables [profiles.NAME]")
+    if profile is not None:
+        chosen = profiles.get(profile)
+        if not isinstance(chosen, dict):
+            known = ", ".join(sorted(profiles)) or "none"
+            raise DeliveryError(f"{path}: [profiles.{profile}]: no such SMTP profile (profiles: {known})")
+        data = {**data, **chosen}
+    tables = [data, *(v for v in profiles.values() if isinstance(v, dict))]
+    if any(t.get("password") for t in tables) and os.name == "posix" and path.stat().st_mode & 0o077:
+        raise DeliveryError(f"{path}: holds a password but is readable by other users: run chmod 600 {path}")
+    return data
+
+
+def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | None = None, profile: str | None = None) -> SmtpConfig:
+    """SMTP settings from the environment, then the config file; raises
+    :class:`DeliveryError` naming what is missing. ``profile``: a ``[profiles.NAME]``
+    table of the config file (see the module docstring)."""
     env = os.environ if env is None else env
     path = Path(config_file).expanduser() if config_file else default_config_file()
     data: dict = {}
     origin = "environment"
     if path.exists():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8")).get("smtp", {})
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise DeliveryError(f"{path}: not a valid TOML file: {e}") from None
-        if not isinstance(data, dict):
-            raise DeliveryError(f"{path}: [smtp]: expected a table")
-        if data.get("password") and os.name == "posix" and path.stat().st_mode & 0o077:
-            raise DeliveryError(f"{path}: holds a password but is readable by other users: run chmod 600 {path}")
-        origin = str(path)
-    elif config_file:
+        data = _config_tables(path, profile)
+        origin = str(path) if profile is None else f"{path} [profiles.{profile}]"
+    elif config_file or profile is not None:
         raise DeliveryError(f"{path}: SMTP config file not found")
 
     def get(key: str):
+        if profile is not None and key != "password":
+            return data.get(key)
         v = env.get(f"DOSSIER_SMTP_{key.upper()}")
+        if profile is not None:  # the password: the file's first, else the environment
+            return data.get(key) or (v if v not in (None, "") else None)
         return v if v not in (None, "") else data.get(key)
 
     host = get("host")
@@ -200,37 +234,58 @@ def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | 
     return SmtpConfig(str(host), port, security, user, password, timeout, origin, str(cafile) if cafile else None)
 
 
+def open_session(config: SmtpConfig) -> smtplib.SMTP:
+    """A connected, greeted (EHLO), secured and authenticated SMTP client. Raises
+    :class:`DeliveryError` for what no retry can fix (authentication refused, STARTTLS not
+    offered); connection errors propagate as ``OSError``/``smtplib.SMTPException``."""
+    where = f"{config.host}:{config.port}"
+    if config.security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=config.ssl_context())
+    else:
+        client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
+    try:
+        client.ehlo()
+        if config.security == "starttls":
+            client.starttls(context=config.ssl_context())
+            client.ehlo()
+        if config.user:
+            client.login(config.user, config.password or "")
+    except smtplib.SMTPAuthenticationError as e:
+        client.close()
+        raise DeliveryError(f"{where}: authentication refused for {config.user!r}: {answer(e)}") from None
+    except smtplib.SMTPNotSupportedError as e:
+        client.close()
+        raise DeliveryError(f"{where}: {e} (check DOSSIER_SMTP_SECURITY)") from None
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
 def send(raw: bytes, sender: str, recipients: Iterable[str], config: SmtpConfig) -> None:
-    """Deliver ``raw`` over SMTP. Raises :class:`DeliveryError` with the server's answer."""
+    """Deliver ``raw`` over SMTP in one connection, with no journal and no retry (see
+    :mod:`dossier.delivery` for sending a notice). Raises :class:`DeliveryError` with the
+    server's answer."""
     recipients = list(recipients)
     where = f"{config.host}:{config.port}"
     try:
-        if config.security == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(config.host, config.port, timeout=config.timeout, context=config.ssl_context())
-        else:
-            client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-        with client:
-            client.ehlo()
-            if config.security == "starttls":
-                client.starttls(context=config.ssl_context())
-                client.ehlo()
-            if config.user:
-                client.login(config.user, config.password or "")
+        with open_session(config) as client:
             refused = client.sendmail(sender, recipients, raw)
     except smtplib.SMTPAuthenticationError as e:
-        raise DeliveryError(f"{where}: authentication refused for {config.user!r}: {_answer(e)}") from None
+        raise DeliveryError(f"{where}: authentication refused for {config.user!r}: {answer(e)}") from None
     except smtplib.SMTPRecipientsRefused as e:
         raise DeliveryError(f"{where}: recipients refused: {', '.join(e.recipients)}") from None
     except smtplib.SMTPNotSupportedError as e:
         raise DeliveryError(f"{where}: {e} (check DOSSIER_SMTP_SECURITY)") from None
     except smtplib.SMTPResponseException as e:
-        raise DeliveryError(f"{where}: server refused the message: {_answer(e)}") from None
+        raise DeliveryError(f"{where}: server refused the message: {answer(e)}") from None
     except (smtplib.SMTPException, OSError, ssl.SSLError) as e:
         raise DeliveryError(f"{where}: cannot deliver: {e}") from None
     if refused:
         raise DeliveryError(f"{where}: some recipients were refused: {', '.join(refused)}")
 
 
-def _answer(e: smtplib.SMTPResponseException) -> str:
+def answer(e: smtplib.SMTPResponseException) -> str:
+    """The server's reply carried by ``e``, as ``"550 5.1.1 …"``."""
     msg = e.smtp_error.decode("utf-8", "replace") if isinstance(e.smtp_error, bytes) else str(e.smtp_error)
     return f"{e.smtp_code} {msg}"

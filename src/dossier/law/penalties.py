@@ -124,6 +124,8 @@ class _Engine:
         self.imputations: list[Imputation] = []
         self.overpaid = ZERO
         self._rate_cache: dict[tuple[int, int], AppliedRate] = {}
+        #: first invoice of the imputation order that may still be open (a cursor: linear)
+        self._open_from: int = 0
         self.med = self._mise_en_demeure()
 
     # -- when and at what rate ----------------------------------------------------------
@@ -237,21 +239,28 @@ class _Engine:
         """C. civ. 1342-10: due debts first, oldest due date first, same due date pro rata."""
         allocations: list[tuple[str, Decimal]] = []
         rule = rule_override or RULE_OLDEST
+        # ``running`` is sorted by due date and a settled invoice never reopens: the oldest
+        # open invoices are found from a cursor that only moves forward (linear overall,
+        # not one scan of every invoice per payment)
         while amount > 0:
-            open_ = [r for r in running if r.outstanding > 0]
-            if not open_:
+            first = self._first_open(running)
+            if first is None:
                 break
-            due = [r for r in open_ if r.invoice.due <= when]
-            pool = due or open_
-            if not due and rule_override is None:
+            # the oldest open debts are due ones whenever any open debt is due
+            first_due = running[first].invoice.due
+            if first_due > when and rule_override is None:
                 rule = RULE_NOT_DUE
-            first_due = min(r.invoice.due for r in pool)
-            group = [r for r in pool if r.invoice.due == first_due]
+            group = []
+            for r in running[first:]:
+                if r.invoice.due != first_due:
+                    break
+                if r.outstanding > 0:
+                    group.append(r)
             if len(group) > 1 and amount < sum(r.outstanding for r in group):
                 if rule_override is None:
                     rule = RULE_PRO_RATA
                 shares = _pro_rata(amount, [r.outstanding for r in group])
-                for r, share in zip(group, shares):
+                for r, share in zip(group, shares, strict=True):
                     left = self.reduce(r, when, share, kind, reference, rule)
                     allocations.append((r.invoice.number, share - left))
                     amount -= share - left
@@ -264,6 +273,14 @@ class _Engine:
                 if amount <= 0:
                     break
         return allocations, amount, rule
+
+    def _first_open(self, running: list[_Running]) -> int | None:
+        """Index of the first invoice (in due-date order) with a principal balance."""
+        i = self._open_from
+        while i < len(running) and running[i].outstanding <= 0:
+            i += 1
+        self._open_from = i
+        return i if i < len(running) else None
 
     # -- the whole décompte -------------------------------------------------------------
     def run(self) -> Statement:
@@ -289,11 +306,16 @@ class _Engine:
             self.warnings.append(f"{ignored} payment(s) or credit note(s) dated after {at} are not taken into account")
         events.sort(key=lambda e: (e[0], e[1], e[2]))
 
+        self._open_from = 0
+        passed = 0  # running[:passed]: fell due before the current event
         for when, order, _, ev in events:
-            # an invoice late at this moment with a balance owes the flat indemnity
-            for r in running:
-                if r.invoice.due < when and r.outstanding > 0:
-                    r.late_with_balance = True
+            # an invoice late at this moment with a balance owes the flat indemnity; a
+            # balance only decreases, so looking once, at the first event after the due
+            # date, is enough
+            while passed < len(running) and running[passed].invoice.due < when:
+                if running[passed].outstanding > 0:
+                    running[passed].late_with_balance = True
+                passed += 1
             kind = "credit_note" if order == 0 else "payment"
             reference = getattr(ev, "number", None) or getattr(ev, "reference", None)
             amount: Decimal = ev.amount  # type: ignore[attr-defined]

@@ -299,6 +299,25 @@ def _file_attachment(path: Path, name: str, case: Case):
     return mail.Attachment(name, data, mime)
 
 
+def _case_locked(fn):
+    """Hold the case's lock (:func:`dossier.journal.case_lock`) around a call that sends or
+    records a notice as sent, so that check → send → record is one step per case."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(state: CaseState, *args: Any, **kwargs: Any):
+        root = state.filed.root
+        if (kwargs.get("send") or kwargs.get("mark_sent")) and root is not None:
+            from dossier.journal import case_lock
+
+            with case_lock(root):
+                return fn(state, *args, **kwargs)
+        return fn(state, *args, **kwargs)
+
+    return wrapper
+
+
+@_case_locked
 def write_stage(
     state: CaseState,
     stage: str,
@@ -311,17 +330,22 @@ def write_stage(
     send: bool = False,
     mark_sent: bool = False,
     smtp=None,
+    dispatcher=None,
 ) -> Written:
     """Render ``stage`` for the case snapshot ``state`` and write its files to ``out_dir``
     (default: the case's ``out/``).
 
     ``send``: deliver the email over SMTP (``smtp``: a :class:`dossier.mail.SmtpConfig`,
-    default from the environment) and record it as sent. ``mark_sent``: record a printed
+    default from the environment) through :mod:`dossier.delivery` (``dispatcher``: a
+    :class:`dossier.delivery.Dispatcher` to reuse, e.g. a batch's SMTP session): the case
+    is locked, and the journal records ``sending`` before the message is handed over, then
+    ``sent``, ``failed`` or ``unknown``; a delivery left unknown is not retried without
+    ``force``. ``mark_sent``: record a printed
     letter as posted (with ``options.lrar_number`` for an LRAR). A stage already recorded
     as sent for the same invoices is refused unless ``force``; a file recorded as sent is
     never overwritten (``force`` writes ``name.v2.ext``).
     """
-    from dossier import journal, mail
+    from dossier import journal
 
     if stage not in LETTER_STAGES:
         raise DossierError(f"{stage}: unknown letter stage; expected one of {', '.join(LETTER_STAGES)}")
@@ -345,29 +369,63 @@ def write_stage(
                 f"{stage}: already sent by {prior.channel} on {prior.date.isoformat()} ({journal.journal_path(case)}:{prior.line}); "
                 "use --force to send it again"
             )
+        if send:
+            from dossier.delivery import refusal
+
+            # under the case's lock: the journal as it is now, not as the snapshot read it
+            delivery = journal.delivery_state(journal.read_journal(case), stage, rendered.invoices)
+            if not delivery.may_send:
+                raise refusal(case.root, stage, delivery)
 
     out_dir = Path(out_dir) if out_dir is not None else case.out_dir
-    paths = []
-    for name, data in rendered.files.items():
-        target = journal.guard_output(case, out_dir / name, force=force)
-        journal.write_atomic(target, data)
-        paths.append(target)
+    paths = [journal.guard_output(case, out_dir / name, force=force) for name in rendered.files]
+    journal.write_all_atomic(zip(paths, rendered.files.values(), strict=True))
 
     entry = None
     sent = False
     if send:
-        eml = next(p for p in paths if p.suffix == ".eml")
-        config = smtp or mail.smtp_config()
-        try:
-            mail.send(eml.read_bytes(), rendered.sender, [rendered.recipient], config)
-        except Exception:
-            # the files exist: keep a trace of them, as generated (not sent)
-            _record(case, stage, at, "generated", STAGE_INFO[stage].channels[0], rendered, paths, options)
-            raise
-        sent = True
+        return _deliver(case, stage, at, rendered, paths, options, smtp, dispatcher, force)
     if record or send or mark_sent:
         entry = _record(case, stage, at, "sent" if (sent or mark_sent) else "generated", channel, rendered, paths, options)
     return Written(stage, tuple(paths), entry, sent or mark_sent)
+
+
+def _deliver(case: Case, stage: str, at: date, rendered: Rendered, paths, options, smtp, dispatcher, force: bool) -> Written:
+    """Send the stage's email (already written to ``paths``) and record each step."""
+    import hashlib
+
+    from dossier import journal, mail
+    from dossier.delivery import Dispatcher
+    from dossier.errors import DeliveryError
+
+    files = tuple(
+        journal.JournalFile(journal.relative(case, p), hashlib.sha256(data).hexdigest())
+        for p, data in zip(paths, rendered.files.values(), strict=True)
+    )
+    entry = journal.JournalEntry(
+        stage=stage, date=at, channel="email", status="sending", recipient=rendered.recipient, files=files,
+        invoices=rendered.invoices, amount=rendered.total,
+        schedule=tuple((i.due, str(i.amount)) for i in rendered.context.get("schedule", ())),
+    )
+    raw = rendered.files[f"{stage}.eml"]
+    own = dispatcher is None
+    d = dispatcher or Dispatcher(smtp or mail.smtp_config(), retries=1, backoff=1.0)
+    try:
+        result = d.deliver(case.root, raw, rendered.sender, [rendered.recipient], entry=entry, force=force)
+    finally:
+        if own:
+            d.close()
+    if result.status == "failed":
+        raise DeliveryError(f"{d.where}: server refused the message: {result.reply}")
+    if result.status == "not-sent":
+        raise DeliveryError(f"{d.where}: cannot deliver: {result.reply}")
+    if result.status == "unknown":
+        raise DeliveryError(
+            f"{d.where}: delivery unknown: {result.reply}; {journal.journal_path(case)} records it "
+            "and it will not be sent again "
+            "without --force: check the mailbox's sent folder first"
+        )
+    return Written(stage, tuple(paths), result.entry, True)
 
 
 def _record(case: Case, stage: str, at: date, status: str, channel: str, rendered: Rendered, paths, options):
