@@ -34,6 +34,7 @@ from dossier.model import (
     Source,
     Terms,
 )
+from dossier.paths import UnsafePathError, file_type, inside
 
 CASE_FILE = "case.yaml"
 MAX_AMOUNT = Decimal("999999999.99")
@@ -334,9 +335,13 @@ class _Builder:
         rel = _v(d, key)
         if rel is None:
             return None
-        p = (self.root / rel).resolve() if not Path(rel).is_absolute() else Path(rel)
-        if not p.is_file():
-            what = "a folder, not a file" if p.is_dir() else "file not found"
+        try:
+            p = inside(self.root, rel, f"{path}.{key}")
+        except UnsafePathError as e:
+            self.r.problem(_line(d, key), f"{path}.{key}", str(e).split(": ", 1)[1])
+            return None
+        what = file_type(p)
+        if what is not None:
             self.r.problem(_line(d, key), f"{path}.{key}", f"{rel}: {what} (paths are relative to the case folder {self.root})")
         return p
 
@@ -553,9 +558,13 @@ class _Builder:
         templates = _v(self.data, "templates")
         tpath = None
         if templates:
-            tpath = (self.root / templates).resolve()
-            if not tpath.is_dir():
-                self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
+            try:
+                tpath = inside(self.root.parent, self.root / templates, "templates", what="the case folder or its portfolio folder")
+            except UnsafePathError as e:
+                self.r.problem(_line(self.data, "templates"), "templates", str(e).split(": ", 1)[1])
+            else:
+                if not tpath.is_dir():
+                    self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
         window = None
         if _v(self.data, "envelope_window") is not None:
             from dossier.model import parse_window_mm

@@ -180,10 +180,15 @@ def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
     is evidence, so it is never silently skipped.
     """
     path = journal_path(case_or_root)
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
+    _check_journal_file(case_or_root, path)
     out = []
-    with open(path, "rb") as f:
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise JournalError(f"{path}: cannot read the journal ({e.strerror})") from None
+    with f:
         for n, raw in enumerate(f, start=1):
             try:
                 text = raw.decode("utf-8")
@@ -201,6 +206,20 @@ def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
     return tuple(out)
 
 
+def _check_journal_file(case_or_root: Any, path: Path) -> None:
+    """The journal must be a regular file of the case folder: not a folder, a FIFO (reading
+    it would block) or a link to a file elsewhere (appending would write there)."""
+    from dossier.paths import UnsafePathError, file_type, inside
+
+    try:
+        inside(_root(case_or_root), path)
+    except UnsafePathError as e:
+        raise JournalError(f"{path}: {str(e).split(': ', 1)[-1]}") from None
+    what = file_type(path)
+    if what is not None and what != "file not found":
+        raise JournalError(f"{path}: the journal is {what}")
+
+
 def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
     """Append ``entry`` to the journal (exclusive lock, fsync). Returns the entry as
     written (``recorded_at`` filled in when empty). Never rewrites existing lines."""
@@ -212,7 +231,11 @@ def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
     path = journal_path(case_or_root)
     line = (json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
     created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    _check_journal_file(case_or_root, path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as e:
+        raise JournalError(f"{path}: cannot write the journal ({e.strerror})") from None
     try:
         _lock(fd)
         # a torn previous write would glue two records together: refuse instead
@@ -301,7 +324,7 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
     root = _root(case_or_root)
     out = []
     for e in sent_entries(case_or_root, entries):
-        file = (root / e.files[0].path) if e.files else None
+        file = _inside(root, e, 0) if e.files else None
         out.append(
             Notice(
                 stage=e.stage,
@@ -313,6 +336,17 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
             )
         )
     return tuple(out)
+
+
+def _inside(root: Path, entry: JournalEntry, index: int) -> Path:
+    """The journal's ``files[index].path`` as a path inside the case folder, or
+    :class:`JournalError`: a journal is case input, it cannot point the tool elsewhere."""
+    from dossier.paths import UnsafePathError, inside
+
+    try:
+        return inside(root, entry.files[index].path)
+    except UnsafePathError as e:
+        raise JournalError(f"{journal_path(root)}:{entry.line}: files[{index}].path: {str(e).split(': ', 1)[-1]}") from None
 
 
 def sent_files(case_or_root: Any) -> dict[str, tuple[str, JournalEntry]]:
@@ -353,11 +387,20 @@ def verify(case_or_root: Any) -> list[str]:
     """Problems with sent files: missing, or changed since they were sent (hash)."""
     root = _root(case_or_root)
     problems = []
+    from dossier.paths import UnsafePathError, file_type, inside
+
     for rel, (digest, entry) in sent_files(root).items():
-        p = Path(rel) if Path(rel).is_absolute() else root / rel
         where = f"{journal_path(root)}:{entry.line}"
-        if not p.exists():
+        try:
+            p = inside(root, rel)
+        except UnsafePathError:
+            problems.append(f"{where}: {rel}: outside the case folder: not read")
+            continue
+        what = file_type(p)
+        if what == "file not found":
             problems.append(f"{where}: {rel}: sent file is missing")
+        elif what is not None:
+            problems.append(f"{where}: {rel}: {what}")
         elif sha256_file(p) != digest:
             problems.append(f"{where}: {rel}: sent file has changed since it was sent (SHA-256 differs)")
     return problems

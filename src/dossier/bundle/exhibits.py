@@ -148,19 +148,18 @@ def load_exhibit(
     policy: ImagePolicy = ImagePolicy(),
     email_renderer=None,
     fit_box: tuple[float, float] = (595.28, 841.89),
+    root: Path | None = None,
 ) -> LoadedExhibit:
     """Read ``spec.file`` into pages. ``email_renderer(message_dict) -> pdf bytes`` renders
     an email's header page (the assembler passes one that uses the dossier templates).
     ``fit_box`` is the area (points) a scan is fitted into, for the dpi cap."""
+    from dossier.paths import UnsafePathError, read_file
+
     path = spec.file
-    if not path.exists():
-        raise EvidenceError(f"{spec.where()}: file not found")
-    if path.is_dir():
-        raise EvidenceError(f"{spec.where()}: is a folder, not a file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{spec.where()}: cannot read the file ({e.strerror})") from None
+    try:  # inside the case folder (``root``), a regular file: never a FIFO, a device, /proc
+        data = read_file(root if root is not None else Path(path).parent, path)
+    except UnsafePathError as e:
+        raise EvidenceError(f"{spec.where()}: {str(e).split(': ', 1)[-1]}") from None
     if not data.strip():
         raise EvidenceError(f"{spec.where()}: the file is empty")
     digest = hashlib.sha256(data).hexdigest()

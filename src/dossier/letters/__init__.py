@@ -30,6 +30,7 @@ from dossier.journal import with_journal  # noqa: F401 (API, moved to dossier.jo
 from dossier.ladder import LETTER_STAGES, STAGE_INFO
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
+from dossier.outputs import write_set
 
 FORMATS = ("pdf", "docx", "eml")
 QR_CID = "qr-sepa@dossier"
@@ -80,7 +81,9 @@ def template_dirs(case: Case, options: LetterOptions) -> tuple:
     portfolio = Path(case.root).parent / "templates" if case.root is not None else None
     if portfolio is not None and not portfolio.is_dir():
         portfolio = None
-    return (*options.templates, case.templates, portfolio)
+    from dossier.render.templates import confined_dirs
+
+    return confined_dirs(case.root, (*options.templates, case.templates, portfolio))
 
 
 def _render(name: str, ctx: dict, dirs) -> str:
@@ -274,11 +277,13 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 def _file_attachment(path: Path, name: str, case: Case):
     from dossier import mail
 
+    from dossier.paths import UnsafePathError, read_file
+
     p = path if path.is_absolute() else case.root / path
     try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{case.case_file}: {p}: cannot read the file to attach: {e.strerror}") from None
+        data = read_file(case.root, p)  # never a file outside the case folder, a FIFO or a device
+    except UnsafePathError as e:
+        raise EvidenceError(f"{case.case_file}: cannot attach the file: {e}") from None
     mime = _MIME.get(p.suffix.lower(), "application/octet-stream")
     if mime == "message/rfc822":
         mime = "application/octet-stream"  # attach as a file, not re-parsed
@@ -337,11 +342,7 @@ def write_stage(
             )
 
     out_dir = Path(out_dir) if out_dir is not None else case.out_dir
-    paths = []
-    for name, data in rendered.files.items():
-        target = journal.guard_output(case, out_dir / name, force=force)
-        journal.write_atomic(target, data)
-        paths.append(target)
+    paths = write_set({journal.guard_output(case, out_dir / n, force=force): d for n, d in rendered.files.items()}, root=case.root)
 
     entry = None
     sent = False
@@ -401,8 +402,6 @@ def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: Let
             if "nothing to claim" in str(e):
                 continue
             raise
-        for name, data in rendered.files.items():
-            p = journal.guard_output(case, Path(out_dir) / name)  # never over a sent file
-            journal.write_atomic(p, data)
-            out.append(p)
+        # never over a sent file; the stage's files all together or none
+        out += write_set({journal.guard_output(case, Path(out_dir) / n): d for n, d in rendered.files.items()}, root=case.root)
     return out
