@@ -183,9 +183,9 @@ def write_set(files: Mapping[Path, bytes], *, root: Path | str | None = None) ->
         check_file(p)
     written: list[Path] = []
     try:
-        for p, data in zip(targets, files.values()):
+        for p, data in zip(targets, files.values(), strict=True):
             written.append(_write_temp(p, data))
-        for tmp, p in zip(written, targets):
+        for tmp, p in zip(written, targets, strict=True):
             os.replace(tmp, p)
     except OSError as e:
         raise OutputError(f"{p}: cannot write the file ({e.strerror})") from None
