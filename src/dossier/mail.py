@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from dossier.errors import DeliveryError
+from dossier.paths import read_regular
 
 SECURITIES = ("starttls", "ssl", "none")
 
@@ -162,7 +163,7 @@ def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | 
     origin = "environment"
     if path.exists():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8")).get("smtp", {})
+            data = tomllib.loads(read_regular(path).decode("utf-8")).get("smtp", {})  # not a folder or FIFO
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise DeliveryError(f"{path}: not a valid TOML file: {e}") from None
         if not isinstance(data, dict):

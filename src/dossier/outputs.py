@@ -20,7 +20,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from dossier.errors import DossierError
 
@@ -84,6 +84,22 @@ def check_file(path: Path | str) -> Path:
     if not stat.S_ISREG(st.st_mode):
         raise OutputError(f"{path}: is {_kind(st.st_mode)}, not a file: refusing to write over it")
     return path
+
+
+def check_target(path: Path | str) -> Path:
+    """An ``-o`` that may be a file or a folder (``dossier bundle``), checked before any
+    work: an existing folder (or a name ending in ``/``) is a folder; otherwise a file, absent
+    or regular, whose parent is (or can become) a folder."""
+    text = str(path)
+    p = Path(path)
+    if text.endswith(("/", "\\")) or p.is_dir():
+        return check_folder(p)
+    check_file(p)
+    parent = p.parent
+    while not os.path.lexists(parent) and parent != parent.parent:
+        parent = parent.parent
+    check_folder(parent, create=False)
+    return p
 
 
 def _alive(pid: int) -> bool:
@@ -167,12 +183,31 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_set(files: Mapping[Path, bytes], *, root: Path | str | None = None) -> list[Path]:
+def case_inputs(case: Any) -> set[Path]:
+    """The files a case reads (case.yaml, the journal, every evidence file), resolved: an
+    output never replaces one of them (``-o CASE/pieces`` would overwrite the evidence)."""
+    paths = [getattr(case, "case_file", None), getattr(case, "journal_file", None)]
+    for group in ("invoices", "credit_notes", "exhibits", "notices"):
+        for item in getattr(case, group, ()) or ():
+            paths += [getattr(item, "file", None), getattr(item, "receipt_file", None)]
+    out = set()
+    for p in paths:
+        if p is not None:
+            try:
+                out.add(Path(p).resolve())
+            except (OSError, RuntimeError):
+                pass
+    return out
+
+
+def write_set(files: Mapping[Path, bytes], *, case: Any = None) -> list[Path]:
     """Write every ``path: bytes`` of ``files`` or none of them (see the module doc).
-    ``root``: the case folder; a target inside it must resolve inside it. Returns the
-    paths written, in order. Raises :class:`OutputError` naming the path."""
+    ``case``: a target inside the case folder must resolve inside it, and no target may
+    replace a file the case reads (:func:`case_inputs`). Returns the paths written, in
+    order. Raises :class:`OutputError` naming the path."""
     targets = [Path(p) for p in files]
-    root_p = Path(root) if root is not None else None
+    root_p = Path(case.root) if case is not None and getattr(case, "root", None) is not None else None
+    inputs = case_inputs(case) if case is not None else set()
     folders = list(dict.fromkeys(p.parent for p in targets))
     for folder in folders:
         _confined(folder / "x", root_p)
@@ -181,6 +216,8 @@ def write_set(files: Mapping[Path, bytes], *, root: Path | str | None = None) ->
     for p in targets:
         _confined(p, root_p)
         check_file(p)
+        if p.resolve() in inputs:
+            raise OutputError(f"{p}: is a file of the case (case.yaml, journal or evidence): an output never replaces it")
     written: list[Path] = []
     try:
         for p, data in zip(targets, files.values(), strict=True):

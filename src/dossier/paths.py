@@ -97,7 +97,16 @@ def read_file(root: Path | str, path: Path | str, field: str = "", *, what: str 
     """The bytes of a regular file inside ``root``. The file is opened non-blocking and its
     type checked on the open descriptor, so a file swapped for a FIFO between the check and
     the read cannot hang the tool; more than ``limit`` bytes is refused."""
-    p = regular_file(root, path, field, what=what)
+    return read_regular(regular_file(root, path, field, what=what), field, limit=limit)
+
+
+def read_regular(path: Path | str, field: str = "", *, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file named by the user (a ``--rates`` or SMTP settings file:
+    not confined), refused before it is opened when it is a folder, a FIFO or a device."""
+    p = Path(path)
+    problem = file_type(p)
+    if problem is not None:
+        raise UnsafePathError(f"{_label(field)}{path}: {problem}")
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(p, flags)

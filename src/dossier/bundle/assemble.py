@@ -217,7 +217,7 @@ def write_bundle(
     if docx_path is not None:
         docx_path = jr.guard_output(case, docx_path, force=force)
     # both files reach their final names only once both are fully on disk
-    write_set({out: result.pdf, **({docx_path: result.docx} if docx_path is not None else {})}, root=case.root)
+    write_set({out: result.pdf, **({docx_path: result.docx} if docx_path is not None else {})}, case=case)
     if record:
         paths = [out] + ([docx_path] if docx_path is not None else [])
         court = result.court

@@ -668,11 +668,27 @@ def _email_body(msg) -> tuple[str, bool]:
         text = part.get_content()
     except Exception:  # noqa: BLE001
         raw = part.get_payload(decode=True) or b""
-        text = raw.decode(part.get_content_charset() or "utf-8", "replace")
+        text = _decode_text(raw, part.get_content_charset())
     from_html = part.get_content_subtype() == "html"
     if from_html:
         text = html_to_text(text)
     return text.replace("\r\n", "\n").strip(), from_html
+
+
+def _decode_text(raw: bytes, charset: str | None) -> str:
+    """Bytes of an email part in its declared charset; an unknown or bogus one
+    (``unknown-8bit``, ``x-unknown``) is read as UTF-8, else Windows-1252, never refused."""
+    import codecs
+
+    try:
+        codecs.lookup(charset or "utf-8")
+        return raw.decode(charset or "utf-8", "replace")
+    except LookupError:
+        pass
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def html_to_text(html: str) -> str:

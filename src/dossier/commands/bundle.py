@@ -74,6 +74,10 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     from dossier.law.rates import load_rates
 
     at = resolve_at(at)
+    if output is not None:  # not a device, a socket, a file under a file: refused before any work
+        from dossier.outputs import check_target
+
+        check_target(output)
     c = load_case(case, at)
     result, pdf_path, docx_path = write_bundle(
         c, at, load_rates(rates_files), purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,

@@ -342,7 +342,7 @@ def write_stage(
             )
 
     out_dir = Path(out_dir) if out_dir is not None else case.out_dir
-    paths = write_set({journal.guard_output(case, out_dir / n, force=force): d for n, d in rendered.files.items()}, root=case.root)
+    paths = write_set({journal.guard_output(case, out_dir / n, force=force): d for n, d in rendered.files.items()}, case=case)
 
     entry = None
     sent = False
@@ -403,5 +403,5 @@ def write_all_stages(case: Case, at: date, out_dir: Path, rates, *, options: Let
                 continue
             raise
         # never over a sent file; the stage's files all together or none
-        out += write_set({journal.guard_output(case, Path(out_dir) / n): d for n, d in rendered.files.items()}, root=case.root)
+        out += write_set({journal.guard_output(case, Path(out_dir) / n): d for n, d in rendered.files.items()}, case=case)
     return out
