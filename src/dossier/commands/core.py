@@ -140,7 +140,6 @@ def rates_import_ecb(csv_file: str, file_) -> None:
     """Add ECB rate changes from a CSV export of the ECB data portal (series
     FM.B.U2.EUR.4F.KR.MRR_FR.LEV), downloaded by you; nothing is fetched."""
     from dossier.law.rates import append_rows, load_rates, parse_ecb_sdmx_csv, user_rates_file
-
     from dossier.paths import read_regular
 
     try:  # a regular file (never blocks on a FIFO), UTF-8 text
