@@ -246,10 +246,10 @@ def test_portfolio_templates_folder(tmp_path, rates):
     (shared / "relance-1.html").write_text("<p>Modèle du portefeuille</p>", encoding="utf-8")
     text = _norm(pdf_text(render_stage(state_of(c, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "Modèle du portefeuille" in text
-    own = tmp_path / "own" / "letters"
+    own = tmp_path / "portfolio" / "own" / "letters"  # inside the portfolio folder
     own.mkdir(parents=True)
     (own / "relance-1.html").write_text("<p>Modèle du dossier</p>", encoding="utf-8")
-    c2 = dataclasses.replace(c, templates=tmp_path / "own")
+    c2 = dataclasses.replace(c, templates=tmp_path / "portfolio" / "own")
     text = _norm(pdf_text(render_stage(state_of(c2, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
     assert "Modèle du dossier" in text and "portefeuille" not in text
 

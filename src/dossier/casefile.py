@@ -34,9 +34,23 @@ from dossier.model import (
     Source,
     Terms,
 )
+from dossier.paths import UnsafePathError, file_type, inside, read_file
 
 CASE_FILE = "case.yaml"
 MAX_AMOUNT = Decimal("999999999.99")
+# Bounds of untrusted input: every value, list and file has a size this tool handles, so
+# that no case file can make a run slow or crash it.
+MAX_TEXT = 1000  # characters in one value (a name, a title, an address line)
+MAX_ITEMS = 10000  # entries in one list (invoices, payments, exhibits…)
+MAX_NODES = 500_000  # YAML nodes walked (anchors and aliases included)
+MAX_CASE_BYTES = 16 * 1024 * 1024
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2199, 12, 31)
+ISO_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DECIMAL_RE = re.compile(r"[+-]?\d{1,15}(\.\d{1,10})?")
+INT_RE = re.compile(r"[+-]?\d{1,9}")
+#: control characters (line breaks, tabs, escape…), Unicode line separators and the
+#: bidirectional overrides that make a name display as something else
+CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
 
 # --- schema ---------------------------------------------------------------------------
@@ -149,6 +163,31 @@ class Value:
     path: str
 
 
+class _TooLarge(Exception):
+    """The case file has more nodes than :data:`MAX_NODES` (e.g. an alias bomb)."""
+
+
+def _show(text: str, limit: int = 60) -> str:
+    """A value as quoted in a message: control characters escaped, cut when long."""
+    shown = CONTROL_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown if len(shown) <= limit else shown[:limit] + f"… ({len(text)} characters)"
+
+
+def parse_iso_date(text: str) -> date:
+    """A calendar date written exactly YYYY-MM-DD, between :data:`MIN_DATE` and
+    :data:`MAX_DATE`; ValueError with the reason. (YAML 1.1 and Python also read
+    ``2026-6-5``, ``20260605``, ``2026-W23-5`` or timestamps: a case file does not.)"""
+    if not ISO_DATE_RE.fullmatch(text):
+        raise ValueError(f"'{_show(text)}' is not a date (write it as YYYY-MM-DD)")
+    try:
+        d = date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"{text} is not a real date ({e})") from None
+    if not MIN_DATE <= d <= MAX_DATE:
+        raise ValueError(f"{text} is outside the dates this tool handles ({MIN_DATE} to {MAX_DATE})")
+    return d
+
+
 class _Reader:
     """Walks a composed YAML node tree against a spec, collecting problems."""
 
@@ -156,13 +195,19 @@ class _Reader:
         self.file = file_label
         self.root = root
         self.problems: list[Problem] = []
+        self.fields: set[str] = set()  # fields with a problem already (no quadratic scan)
+        self.nodes = 0
 
     def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
         self.problems.append(Problem(self.file, line, path, message, severity))
+        self.fields.add(path)
 
     def read(self, node, spec: Any, path: str) -> Any:
         import yaml
 
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _TooLarge
         line = node.start_mark.line + 1
         if isinstance(spec, dict):
             if not isinstance(node, yaml.MappingNode):
@@ -174,6 +219,9 @@ class _Reader:
                 return []
             if not isinstance(node, yaml.SequenceNode):
                 self.problem(line, path, f"expected a list, got {_describe(node)}")
+                return None
+            if len(node.value) > MAX_ITEMS:
+                self.problem(line, path, f"{len(node.value)} entries, more than the {MAX_ITEMS} this tool handles")
                 return None
             return [self.read(item, spec[1], f"{path}[{n}]") for n, item in enumerate(node.value)]
         if isinstance(spec, tuple) and spec[0] == "map":
@@ -196,6 +244,7 @@ class _Reader:
 
         out: dict[str, Value] = {}
         seen: dict[str, int] = {}
+        present: set[str] | None = None
         for knode, vnode in node.value:
             kline = knode.start_mark.line + 1
             if not isinstance(knode, yaml.ScalarNode):
@@ -208,70 +257,92 @@ class _Reader:
                 continue
             seen[key] = kline
             if key not in spec:
-                present = {str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
-                close = _closest(key, spec, present)
+                if present is None:  # once per mapping, not once per unknown key
+                    present = {str(k.value) for k, _ in node.value if isinstance(k, yaml.ScalarNode)}
+                close = _closest(key[:100], spec, present)
                 hint = f"; did you mean '{close}'?" if close else f"; valid keys: {', '.join(spec)}"
-                self.problem(kline, kpath, f"unknown key '{key}'{hint}")
+                self.problem(kline, kpath, f"unknown key '{_show(key)}'{hint}")
                 continue
             kind, _ = spec[key]
             value = self.read(vnode, kind, kpath)
             out[key] = Value(value, vnode.start_mark.line + 1, kpath)
         line = node.start_mark.line + 1
         for key, (_, required) in spec.items():
-            if required and (key not in out or out[key].value in (None, "")) and key not in _failed_keys(self.problems, path, key):
+            if required and (key not in out or out[key].value in (None, "")) and (f"{path}.{key}" if path else key) not in self.fields:
                 self.problem(line, f"{path}.{key}" if path else key, "missing (required)")
         return out
 
     def scalar(self, raw: str, kind: Any, line: int, path: str) -> Any:
         text = str(raw).strip()
-        if isinstance(kind, tuple) and kind[0] == "enum":
-            if text not in kind[1]:
-                close = difflib.get_close_matches(text, list(kind[1]), n=1, cutoff=0.5)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
-                self.problem(line, path, f"'{text}' is not one of: {', '.join(kind[1])}{hint}")
-                return None
-            return text
-        if kind in ("str", "email", "file"):
-            if kind == "email" and not EMAIL_RE.match(text):
-                self.problem(line, path, f"'{text}' is not an email address")
-                return None
-            return text
-        if kind in ("money", "rate"):
-            try:
-                d = Decimal(text.replace(" ", "").replace("\u00a0", ""))
-                if not d.is_finite():
-                    raise InvalidOperation
-            except InvalidOperation:
-                self.problem(line, path, f"'{text}' is not an amount (write it like \"1234.56\", a dot for decimals)")
-                return None
-            if kind == "money" and d != d.quantize(Decimal("0.01")):
-                self.problem(line, path, f"{text} has more than two decimals (amounts are in euros and cents)")
-                return None
-            return d
-        if kind == "date":
-            try:
-                return date.fromisoformat(text)
-            except ValueError as e:
-                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                    self.problem(line, path, f"{text} is not a real date ({e})")
-                else:
-                    self.problem(line, path, f"'{text}' is not a date (write it as YYYY-MM-DD)")
-                return None
-        if kind == "bool":
-            low = text.lower()
-            if low in ("true", "yes", "on", "oui"):
-                return True
-            if low in ("false", "no", "off", "non"):
-                return False
-            self.problem(line, path, f"'{text}' is not true or false")
+        try:
+            return convert(text, kind)
+        except ValueError as e:
+            self.problem(line, path, str(e))
             return None
-        if kind == "int":
-            try:
-                return int(text)
-            except ValueError:
-                self.problem(line, path, f"'{text}' is not a whole number")
-                return None
-        raise AssertionError(kind)
+
+
+def _convert_enum(text: str, values: tuple[str, ...]) -> str:
+    if text not in values:
+        close = difflib.get_close_matches(text[:100], list(values), n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        raise ValueError(f"'{_show(text)}' is not one of: {', '.join(values)}{hint}")
+    return text
+
+
+def _convert_decimal(text: str, kind: str) -> Decimal:
+    cleaned = text.replace(" ", "").replace("\u00a0", "")
+    try:
+        if not DECIMAL_RE.fullmatch(cleaned):  # no 1e30, NaN, Infinity, 1_000
+            raise InvalidOperation
+        d = Decimal(cleaned)
+    except InvalidOperation:
+        raise ValueError(f"'{_show(text)}' is not an amount (write it like \"1234.56\", a dot for decimals)") from None
+    if kind == "money" and d != d.quantize(Decimal("0.01")):
+        raise ValueError(f"{text} has more than two decimals (amounts are in euros and cents)")
+    return d
+
+
+def _convert_bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("true", "yes", "on", "oui"):
+        return True
+    if low in ("false", "no", "off", "non"):
+        return False
+    raise ValueError(f"'{_show(text)}' is not true or false")
+
+
+def _convert_int(text: str) -> int:
+    if not INT_RE.fullmatch(text):
+        raise ValueError(f"'{_show(text)}' is not a whole number (at most 9 digits)")
+    return int(text)
+
+
+def convert(text: str, kind: Any) -> Any:
+    """One scalar of the case file as ``kind`` says, or ValueError with the reason. Any
+    value: one line of visible text (no control character, line break or bidirectional
+    override: they would reach email headers and letters) of at most :data:`MAX_TEXT`
+    characters."""
+    if len(text) > MAX_TEXT:
+        raise ValueError(f"{len(text)} characters, more than the {MAX_TEXT} this tool accepts in one value")
+    bad = CONTROL_RE.search(text)
+    if bad:
+        what = "a line break" if bad.group() in "\r\n\u2028\u2029" else f"a control character (U+{ord(bad.group()):04X})"
+        raise ValueError(f"'{_show(text)}' contains {what}: a value is one line of visible text")
+    if isinstance(kind, tuple) and kind[0] == "enum":
+        return _convert_enum(text, kind[1])
+    if kind == "email" and not EMAIL_RE.match(text):
+        raise ValueError(f"'{_show(text)}' is not an email address")
+    if kind in ("str", "email", "file"):
+        return text
+    if kind in ("money", "rate"):
+        return _convert_decimal(text, kind)
+    if kind == "date":
+        return parse_iso_date(text)
+    if kind == "bool":
+        return _convert_bool(text)
+    if kind == "int":
+        return _convert_int(text)
+    raise AssertionError(kind)
 
 
 def _closest(key: str, spec: Spec, present: set[str]) -> str | None:
@@ -285,12 +356,6 @@ def _closest(key: str, spec: Spec, present: set[str]) -> str | None:
         return (not (spec[c][1] and c not in present), sorted(c) != sorted(key), close.index(c))
 
     return min(close, key=rank)
-
-
-def _failed_keys(problems: list[Problem], path: str, key: str) -> set[str]:
-    """Keys already reported (e.g. present but of the wrong type): no second 'missing'."""
-    full = f"{path}.{key}" if path else key
-    return {key for p in problems if p.field == full}
 
 
 def _is_null(node) -> bool:
@@ -334,9 +399,13 @@ class _Builder:
         rel = _v(d, key)
         if rel is None:
             return None
-        p = (self.root / rel).resolve() if not Path(rel).is_absolute() else Path(rel)
-        if not p.is_file():
-            what = "a folder, not a file" if p.is_dir() else "file not found"
+        try:
+            p = inside(self.root, rel, f"{path}.{key}")
+        except UnsafePathError as e:
+            self.r.problem(_line(d, key), f"{path}.{key}", str(e).split(": ", 1)[1])
+            return None
+        what = file_type(p)
+        if what is not None:
             self.r.problem(_line(d, key), f"{path}.{key}", f"{rel}: {what} (paths are relative to the case folder {self.root})")
         return p
 
@@ -374,10 +443,12 @@ class _Builder:
             cc = (_v(addr, "country") or "FR").upper()
             pc = _v(addr, "postal_code") or ""
             if cc in ("FR", "FRANCE") and pc and not re.fullmatch(r"\d{5}", pc):
-                self.r.problem(_line(addr, "postal_code"), f"{key}.address.postal_code", f"'{pc}' is not a French postal code (5 digits)")
+                self.r.problem(_line(addr, "postal_code"), f"{key}.address.postal_code", f"'{_show(pc)}' is not a French postal code (5 digits)")
             lines = tuple(str(x) for x in (_v(addr, "lines") or []) if x is not None)
             if not lines and "lines" in addr:
                 self.r.problem(_line(addr, "lines"), f"{key}.address.lines", "at least one street line is needed")
+            elif len(lines) > 5:  # NF Z10-011: six lines with the name, what an envelope window shows
+                self.r.problem(_line(addr, "lines"), f"{key}.address.lines", f"{len(lines)} lines: a postal address has at most 5 besides the name")
             address = Address(lines, pc, _v(addr, "city") or "", cc)
         bank = None
         b = _v(d, "bank")
@@ -386,6 +457,10 @@ class _Builder:
             bic_v = self.checked(b, "bic", f"{key}.bank", bic.validate, "BIC")
             if iban_v:
                 bank = Bank(iban_v, bic_v, _v(b, "bank_name"))
+
+        link = _v(d, "payment_link")
+        if link is not None and not re.match(r"https?://[^\s/]", link):
+            self.r.problem(_line(d, "payment_link"), f"{key}.payment_link", f"'{_show(link)}' is not a web address (https://…)")
 
         def person(k: str) -> Person | None:
             p = _v(d, k)
@@ -467,20 +542,38 @@ class _Builder:
             self.r.problem(_line(self.data, "invoices"), "invoices", "at least one invoice is needed")
         return tuple(out)
 
-    def _invoice_ref(self, d: dict[str, Value], path: str, numbers: list[str], known: set[str] | None = None) -> None:
+    def _invoice_ref(self, d: dict[str, Value], path: str, numbers: list[str], known: set[str],
+                     issued: dict[str, date], what: str) -> None:
+        """The invoice a payment or credit note names must exist, and be issued by then
+        (without one: the first invoice)."""
         ref = _v(d, "invoice")
-        if ref is not None and ref not in (known if known is not None else set(numbers)):
-            close = difflib.get_close_matches(ref, numbers[:1000], n=1, cutoff=0.6)
-            listed = ", ".join(numbers[:10]) + (f"… ({len(numbers)} in all)" if len(numbers) > 10 else "")
-            hint = f"; did you mean '{close[0]}'?" if close else f"; invoices are: {listed}"
-            self.r.problem(_line(d, "invoice"), f"{path}.invoice", f"no invoice numbered '{ref}'{hint}")
+        if ref is not None and ref not in known:
+            # a hint only among few invoices: no quadratic search over thousands
+            close = difflib.get_close_matches(ref, numbers, n=1, cutoff=0.6) if len(numbers) <= 100 else []
+            listed = f"; invoices are: {', '.join(numbers)}" if len(numbers) <= 20 else ""
+            hint = f"; did you mean '{close[0]}'?" if close else listed
+            self.r.problem(_line(d, "invoice"), f"{path}.invoice", f"no invoice numbered '{_show(ref)}'{hint}")
+            return
+        when = _v(d, "date")
+        first = issued.get(ref) if ref is not None else issued.get("")
+        if when is not None and first is not None and when < first:
+            of = f"invoice {ref}" if ref is not None else "the first invoice"
+            self.r.problem(_line(d, "date"), f"{path}.date", f"{what} dated {when}, before {of} was issued ({first})")
+
+    def issued_dates(self) -> dict[str, date]:
+        """Invoice number -> issue date, and "" -> the first issue date (to refuse a
+        payment before its invoice)."""
+        out = {str(_v(d, "number")): _v(d, "issued") for d, _ in self.items("invoices") if _v(d, "number") and _v(d, "issued")}
+        if out:
+            out[""] = min(out.values())
+        return out
 
     def payments(self, numbers: list[str]) -> tuple[Payment, ...]:
         out = []
-        known = set(numbers)
+        issued, known = self.issued_dates(), set(numbers)
         for d, path in self.items("payments"):
             amount = self.positive(d, "amount", path)
-            self._invoice_ref(d, path, numbers, known)
+            self._invoice_ref(d, path, numbers, known, issued, "payment")
             self.not_after_at(d, "date", path, "payment")
             if _v(d, "date") and amount is not None:
                 out.append(Payment(_v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in known else None, _v(d, "reference"), self.source(d, path, _line(d, "date"))))
@@ -488,10 +581,10 @@ class _Builder:
 
     def credit_notes(self, numbers: list[str]) -> tuple[CreditNote, ...]:
         out = []
-        known = set(numbers)
+        issued, known = self.issued_dates(), set(numbers)
         for d, path in self.items("credit_notes"):
             amount = self.positive(d, "amount", path)
-            self._invoice_ref(d, path, numbers, known)
+            self._invoice_ref(d, path, numbers, known, issued, "credit note")
             self.not_after_at(d, "date", path, "credit note")
             f = self.file(d, "file", path)
             if _v(d, "number") and _v(d, "date") and amount is not None:
@@ -530,13 +623,12 @@ class _Builder:
     def overpayment(self, invoices: tuple[Invoice, ...], payments: tuple[Payment, ...], credits: tuple[CreditNote, ...]) -> None:
         owed = sum((i.amount_incl_tax for i in invoices), Decimal(0))
         reduced = sum((p.amount for p in payments if p.date <= self.at), Decimal(0)) + sum((c.amount for c in credits if c.date <= self.at), Decimal(0))
-        # one pass over payments and credits, indexed by invoice number (never per invoice)
-        applied: dict[str, Decimal] = {}
+        by_invoice: dict[str, Decimal] = {}  # one pass over payments and credits, not one per invoice
         for x in (*payments, *credits):
             if x.invoice is not None:
-                applied[x.invoice] = applied.get(x.invoice, Decimal(0)) + x.amount
+                by_invoice[x.invoice] = by_invoice.get(x.invoice, Decimal(0)) + x.amount
         for n, inv in enumerate(invoices):
-            on_it = applied.get(inv.number, Decimal(0))
+            on_it = by_invoice.get(inv.number, Decimal(0))
             if on_it > inv.amount_incl_tax:
                 line = inv.source.line if inv.source else None
                 self.r.problem(line, f"invoices[{n}]", f"invoice {inv.number}: {on_it} paid or credited, more than its {inv.amount_incl_tax} (the excess is imputed to other invoices)", "warning")
@@ -555,15 +647,21 @@ class _Builder:
         notices = self.notices()
         self.overpayment(invoices, payments, credits)
         ladder = tuple((k, v) for k, v in (_v(self.data, "ladder") or {}).items() if v is not None)
-        for stage, _ in ladder:
+        for stage, days in ladder:
             if stage not in STAGES:
-                self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"unknown stage '{stage}' (one of {', '.join(STAGES)})")
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{_show(stage, 40)}", f"unknown stage '{_show(stage)}' (one of {', '.join(STAGES)})")
+            elif not -365 <= days <= 3650:
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between -365 and 3650 days from the due date")
         templates = _v(self.data, "templates")
         tpath = None
         if templates:
-            tpath = (self.root / templates).resolve()
-            if not tpath.is_dir():
-                self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
+            try:
+                tpath = inside(self.root.parent, self.root / templates, "templates", what="the case folder or its portfolio folder")
+            except UnsafePathError as e:
+                self.r.problem(_line(self.data, "templates"), "templates", str(e).split(": ", 1)[1])
+            else:
+                if not tpath.is_dir():
+                    self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
         window = None
         if _v(self.data, "envelope_window") is not None:
             from dossier.model import parse_window_mm
@@ -611,7 +709,9 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
         what = "case folder not found" if not Path(path).exists() else f"no {CASE_FILE} in this folder"
         return None, [Problem(label, None, "", what)]
     try:
-        text = yml.read_text(encoding="utf-8")
+        text = read_file(root, yml, limit=MAX_CASE_BYTES).decode("utf-8")
+    except UnsafePathError as e:
+        return None, [Problem(label, None, "", str(e).split(": ", 1)[-1])]
     except UnicodeDecodeError as e:
         return None, [Problem(label, None, "", f"not UTF-8 text (byte {e.start}): save the file as UTF-8")]
     except OSError as e:
@@ -620,6 +720,8 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
     try:
         # libyaml's composer when available: same nodes and line marks, ~10x faster
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except RecursionError:
+        return None, [Problem(label, None, "", "the file nests too deeply to be a case file")]
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
         line = mark.line + 1 if mark else None
@@ -627,9 +729,13 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
         return None, [Problem(label, line, "", f"YAML syntax error: {msg}")]
     if node is None:
         return None, [Problem(label, 1, "", "the case file is empty")]
-    data = reader.read(node, CASE, "")
-    if not isinstance(data, dict):
-        return None, reader.problems
+    try:
+        data = reader.read(node, CASE, "")
+        if not isinstance(data, dict):
+            return None, reader.problems
+    except _TooLarge:
+        return None, [Problem(label, None, "", f"more than {MAX_NODES} values (anchors and aliases included): "
+                              "too large for a case file")]
     case = _Builder(reader, data, at).build()
     problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.field))
     return case, problems

@@ -223,10 +223,15 @@ def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
     is evidence, so it is never silently skipped.
     """
     path = journal_path(case_or_root)
-    if not path.exists():
+    if not os.path.lexists(path):
         return ()
+    _check_journal_file(case_or_root, path)
     out = []
-    with open(path, "rb") as f:
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise JournalError(f"{path}: cannot read the journal ({e.strerror})") from None
+    with f:
         for n, raw in enumerate(f, start=1):
             try:
                 text = raw.decode("utf-8")
@@ -244,6 +249,20 @@ def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
     return tuple(out)
 
 
+def _check_journal_file(case_or_root: Any, path: Path) -> None:
+    """The journal must be a regular file of the case folder: not a folder, a FIFO (reading
+    it would block) or a link to a file elsewhere (appending would write there)."""
+    from dossier.paths import UnsafePathError, file_type, inside
+
+    try:
+        inside(_root(case_or_root), path)
+    except UnsafePathError as e:
+        raise JournalError(f"{path}: {str(e).split(': ', 1)[-1]}") from None
+    what = file_type(path)
+    if what is not None and what != "file not found":
+        raise JournalError(f"{path}: the journal is {what}")
+
+
 def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
     """Append ``entry`` to the journal (exclusive lock, fsync). Returns the entry as
     written (``recorded_at`` filled in when empty). Never rewrites existing lines."""
@@ -255,7 +274,11 @@ def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
     path = journal_path(case_or_root)
     line = (json.dumps(entry.to_json(), ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
     created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    _check_journal_file(case_or_root, path)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NONBLOCK", 0), 0o644)
+    except OSError as e:
+        raise JournalError(f"{path}: cannot write the journal ({e.strerror})") from None
     try:
         _lock(fd)
         # a torn previous write would glue two records together: refuse instead
@@ -343,7 +366,7 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
     out = []
     for e in sent_entries(case_or_root, entries):
         chosen = e.evidence_file()
-        file = (root / chosen.path) if chosen is not None else None
+        file = _inside(root, e, e.files.index(chosen)) if chosen is not None else None
         out.append(
             Notice(
                 stage=e.stage,
@@ -355,6 +378,17 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
             )
         )
     return tuple(out)
+
+
+def _inside(root: Path, entry: JournalEntry, index: int) -> Path:
+    """The journal's ``files[index].path`` as a path inside the case folder, or
+    :class:`JournalError`: a journal is case input, it cannot point the tool elsewhere."""
+    from dossier.paths import UnsafePathError, inside
+
+    try:
+        return inside(root, entry.files[index].path)
+    except UnsafePathError as e:
+        raise JournalError(f"{journal_path(root)}:{entry.line}: files[{index}].path: {str(e).split(': ', 1)[-1]}") from None
 
 
 def sent_files(case_or_root: Any) -> dict[str, tuple[str, JournalEntry]]:
@@ -398,11 +432,20 @@ def verify(case_or_root: Any) -> list[str]:
     """Problems with sent files: missing, or changed since they were sent (hash)."""
     root = _root(case_or_root)
     problems = []
+    from dossier.paths import UnsafePathError, file_type, inside
+
     for rel, (digest, entry) in sent_files(root).items():
-        p = Path(rel) if Path(rel).is_absolute() else root / rel
         where = f"{journal_path(root)}:{entry.line}"
-        if not p.exists():
+        try:
+            p = inside(root, rel)
+        except UnsafePathError:
+            problems.append(f"{where}: {rel}: outside the case folder: not read")
+            continue
+        what = file_type(p)
+        if what == "file not found":
             problems.append(f"{where}: {rel}: sent file is missing")
+        elif what is not None:
+            problems.append(f"{where}: {rel}: {what}")
         elif sha256_file(p) != digest:
             problems.append(f"{where}: {rel}: sent file has changed since it was sent (SHA-256 differs)")
     return problems
@@ -422,29 +465,6 @@ def write_atomic(path: Path, data: bytes) -> None:
         if tmp.exists():
             tmp.unlink()
 
-
-def write_all_atomic(items: Iterable[tuple[Path, bytes]]) -> None:
-    """Write several files so that none is ever partial at its final path: every file is
-    first written and fsynced under a temporary name in its folder, then all are renamed
-    into place (a crash leaves at most ``.name.PID.tmp`` files, never a truncated one)."""
-    staged: list[tuple[Path, Path]] = []
-    try:
-        for path, data in items:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            staged.append((tmp, path))
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        for tmp, path in staged:
-            os.replace(tmp, path)
-        for folder in {path.parent for _, path in staged}:
-            _fsync_dir(folder)
-    finally:
-        for tmp, _ in staged:
-            if tmp.exists():
-                tmp.unlink()
 
 @dataclass(frozen=True)
 class DeliveryState:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from dossier.errors import DeliveryError
+from dossier.paths import read_regular
 
 SECURITIES = ("starttls", "ssl", "none")
 
@@ -168,7 +169,7 @@ def _config_tables(path: Path, profile: str | None) -> dict:
     import tomllib
 
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = tomllib.loads(read_regular(path).decode("utf-8"))  # not a folder or FIFO
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise DeliveryError(f"{path}: not a valid TOML file: {e}") from None
     data = doc.get("smtp", {})

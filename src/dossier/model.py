@@ -251,7 +251,7 @@ def parse_window_mm(text: str) -> tuple[float, float, float, float]:
         parts = [float(x.strip().replace(" ", "")) for x in str(text).split(",")]
     except ValueError:
         parts = []
-    if len(parts) != 4 or any(v < 0 for v in parts) or parts[2] <= 0 or parts[3] <= 0 \
+    if len(parts) != 4 or any(not 0 <= v <= 297 for v in parts) or parts[2] <= 0 or parts[3] <= 0 \
             or parts[0] + parts[3] > 297 or parts[1] + parts[2] > 210:
         raise ValueError(f"{text!r}: expected TOP,LEFT,WIDTH,HEIGHT in mm inside an A4 page, e.g. 55,110,85,33")
     return (parts[0], parts[1], parts[2], parts[3])

@@ -191,7 +191,7 @@ def check_case_folder(
     if evidence:
         from dossier.bundle.exhibits import evidence_problems
 
-        out.extend(Problem("", None, "", msg) for msg in evidence_problems(state.exhibits))
+        out.extend(Problem("", None, "", msg) for msg in evidence_problems(state.exhibits, state.case.root))
     if state.statement is None and state.rate_error is not None:
         out.append(Problem("", None, "", f"the décompte cannot be computed: {state.rate_error}", "warning"))
     elif state.statement is not None:

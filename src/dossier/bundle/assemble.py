@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -54,6 +53,7 @@ from dossier.render import pdfapi
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier.outputs import write_set
 
 __all__ = ["BundleExhibit", "BundleResult", "Section", "build_bundle", "default_output", "write_bundle",
            "PETITES_CREANCES_CEILING"]
@@ -205,16 +205,7 @@ def write_bundle(
     if docx_path is not None:
         docx_path = jr.guard_output(case, docx_path, force=force)
     # both files reach their final names only once both are fully on disk
-    pending = [(_write_temp(out, result.pdf), out)]
-    try:
-        if docx_path is not None:
-            pending.append((_write_temp(docx_path, result.docx), docx_path))
-        for tmp, final in pending:
-            os.replace(tmp, final)
-    except BaseException:
-        for tmp, _ in pending:
-            Path(tmp).unlink(missing_ok=True)
-        raise
+    write_set({out: result.pdf, **({docx_path: result.docx} if docx_path is not None else {})}, case=case)
     if record:
         paths = [out] + ([docx_path] if docx_path is not None else [])
         court = result.court
@@ -232,29 +223,6 @@ def write_bundle(
     return result, out, docx_path
 
 
-def _write_temp(path: Path, data: bytes) -> str:
-    """``data`` in a temporary file next to ``path`` (same file system, so the final
-    rename is atomic), flushed to disk; returns its name."""
-    import tempfile
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as e:
-        raise DossierError(f"{path}: cannot write here ({e.strerror})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException as e:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):
-            raise DossierError(f"{path}: cannot write the file ({e.strerror})") from None
-        raise
-    return tmp
-
-
 # --------------------------------------------------------------------------- building
 
 
@@ -262,7 +230,7 @@ def _build(case, at, statement, court, specs, purpose, policy, duplex, head, met
     from pypdf import PdfReader, PdfWriter
 
     render_email = email_renderer(case, at)
-    loaded: list[LoadedExhibit] = load_all(specs, policy=policy, email_renderer=render_email)
+    loaded: list[LoadedExhibit] = load_all(specs, policy=policy, email_renderer=render_email, root=case.root)
     warnings = [w for ex in loaded for w in ex.warnings]
 
     # Exhibits first (normalised and stamped; numbered once the front matter's length is

@@ -149,19 +149,18 @@ def load_exhibit(
     policy: ImagePolicy = ImagePolicy(),
     email_renderer=None,
     fit_box: tuple[float, float] = (595.28, 841.89),
+    root: Path | None = None,
 ) -> LoadedExhibit:
     """Read ``spec.file`` into pages. ``email_renderer(message_dict) -> pdf bytes`` renders
     an email's header page (the assembler passes one that uses the dossier templates).
     ``fit_box`` is the area (points) a scan is fitted into, for the dpi cap."""
+    from dossier.paths import UnsafePathError, read_file
+
     path = spec.file
-    if not path.exists():
-        raise EvidenceError(f"{spec.where()}: file not found")
-    if path.is_dir():
-        raise EvidenceError(f"{spec.where()}: is a folder, not a file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{spec.where()}: cannot read the file ({e.strerror})") from None
+    try:  # inside the case folder (``root``), a regular file: never a FIFO, a device, /proc
+        data = read_file(root if root is not None else Path(path).parent, path)
+    except UnsafePathError as e:
+        raise EvidenceError(f"{spec.where()}: {str(e).split(': ', 1)[-1]}") from None
     if not data.strip():
         raise EvidenceError(f"{spec.where()}: the file is empty")
     digest = hashlib.sha256(data).hexdigest()
@@ -214,11 +213,11 @@ def load_all(specs: Iterable[ExhibitSpec], **options: Any) -> list[LoadedExhibit
     return loaded
 
 
-def evidence_problems(specs: Iterable[ExhibitSpec]) -> list[str]:
+def evidence_problems(specs: Iterable[ExhibitSpec], root: Path | None = None) -> list[str]:
     """What :func:`load_all` would refuse: every evidence file opened (PDF readable,
     password right, image decodable, email parsed with its attachments), nothing rendered.
     ``dossier check`` reports them before anyone waits for a dossier."""
-    return load_each(specs, email_renderer=_blank_email_page)[1]
+    return load_each(specs, email_renderer=_blank_email_page, root=root)[1]
 
 
 class quiet_pypdf:
@@ -721,11 +720,27 @@ def _email_body(msg) -> tuple[str, bool]:
         text = part.get_content()
     except Exception:  # noqa: BLE001
         raw = part.get_payload(decode=True) or b""
-        text = raw.decode(part.get_content_charset() or "utf-8", "replace")
+        text = _decode_text(raw, part.get_content_charset())
     from_html = part.get_content_subtype() == "html"
     if from_html:
         text = html_to_text(text)
     return text.replace("\r\n", "\n").strip(), from_html
+
+
+def _decode_text(raw: bytes, charset: str | None) -> str:
+    """Bytes of an email part in its declared charset; an unknown or bogus one
+    (``unknown-8bit``, ``x-unknown``) is read as UTF-8, else Windows-1252, never refused."""
+    import codecs
+
+    try:
+        codecs.lookup(charset or "utf-8")
+        return raw.decode(charset or "utf-8", "replace")
+    except LookupError:
+        pass
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def html_to_text(html: str) -> str:

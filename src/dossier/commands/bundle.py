@@ -73,7 +73,12 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     from dossier.law.rates import load_rates
     from dossier.snapshot import open_case
 
-    state = open_case(case, resolve_at(at), load_rates(rates_files))
+    at = resolve_at(at)
+    if output is not None:  # not a device, a socket, a file under a file: refused before any work
+        from dossier.outputs import check_target
+
+        check_target(output)
+    state = open_case(case, at, load_rates(rates_files))
     result, pdf_path, docx_path = write_bundle(
         state, purpose=purpose, output=output, max_size=max_size, with_docx=not no_docx,
         duplex=duplex, record=True, force=force,

@@ -18,10 +18,12 @@ class ISODate(click.ParamType):
         text = str(value).strip()
         if text.lower() == "today":
             return date.today()
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            self.fail(f"{text!r} is not a real date in the form YYYY-MM-DD", param, ctx)
+        from dossier.casefile import parse_iso_date
+
+        try:  # exactly YYYY-MM-DD, within the dates the tool handles (no 9999-12-31)
+            return parse_iso_date(text)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
 DATE = ISODate()

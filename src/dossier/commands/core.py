@@ -94,15 +94,18 @@ def rates_show(rates_files: tuple[str, ...], as_json: bool) -> None:
     click.echo(f"ECB rate known up to {table.ecb_known_until}")
 
 
-def _rate(text: str | None) -> Decimal | None:
+def _rate(text: str | None, option: str) -> Decimal | None:
     from decimal import InvalidOperation
 
     if text is None:
         return None
     try:
-        return Decimal(text.replace(",", "."))
+        value = Decimal(text.replace(",", "."))
+        if not value.is_finite():  # nan, Infinity
+            raise InvalidOperation
     except InvalidOperation:
-        raise click.BadParameter(f"{text!r} is not a rate in percent") from None
+        raise click.BadParameter(f"{text!r} is not a rate in percent", param_hint=option) from None
+    return value
 
 
 @rates.command("add")
@@ -119,10 +122,13 @@ def rates_add(half_year: str, ecb, legal_other, legal_private, source: str, file
     """
     from dossier.law.rates import add_half_year, load_rates, parse_half_year, user_rates_file
 
+    if any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in source):
+        raise click.BadParameter("one line of visible text (no line break or control character)", param_hint="--source")
     year, half = parse_half_year(half_year)
     path = Path(file_) if file_ else user_rates_file()
-    rows = add_half_year(path, year, half, source=source, ecb=_rate(ecb),
-                         legal_other=_rate(legal_other), legal_private=_rate(legal_private))
+    rows = add_half_year(path, year, half, source=source, ecb=_rate(ecb, "--ecb"),
+                         legal_other=_rate(legal_other, "--legal-other"),
+                         legal_private=_rate(legal_private, "--legal-private"))
     load_rates([path] if file_ else [])  # the new file must load
     for r in rows:
         click.echo(f"added {r.series} {r.period} {format(r.rate, 'f')} % to {path}")
@@ -135,8 +141,13 @@ def rates_import_ecb(csv_file: str, file_) -> None:
     """Add ECB rate changes from a CSV export of the ECB data portal (series
     FM.B.U2.EUR.4F.KR.MRR_FR.LEV), downloaded by you; nothing is fetched."""
     from dossier.law.rates import append_rows, load_rates, parse_ecb_sdmx_csv, user_rates_file
+    from dossier.paths import read_regular
 
-    text = Path(csv_file).read_text(encoding="utf-8-sig")
+    try:  # a regular file (never blocks on a FIFO), UTF-8 text
+        text = read_regular(csv_file, "CSV_FILE").decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise click.BadParameter(f"{csv_file}: not UTF-8 text (byte {e.start}): not an ECB CSV export",
+                                 param_hint="CSV_FILE") from None
     rows = parse_ecb_sdmx_csv(text, Path(csv_file).name)
     path = Path(file_) if file_ else user_rates_file()
     known = {(r.series, r.period) for r in load_rates([path] if path.exists() else []).ecb}

@@ -67,6 +67,8 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
     if plan_rate is not None:
         try:
             rate = Decimal(plan_rate.replace(",", "."))
+            if not rate.is_finite():  # nan, Infinity
+                raise InvalidOperation
         except InvalidOperation:
             raise click.BadParameter(f"{plan_rate!r} is not a percentage", param_hint="--plan-rate") from None
     options = LetterOptions(

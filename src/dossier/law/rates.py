@@ -31,6 +31,7 @@ from pathlib import Path
 
 from dossier.errors import RateTableError
 from dossier.fmt import rate as _fr
+from dossier.paths import UnsafePathError, read_regular
 
 SERIES = ("ecb-mro", "legal-private", "legal-other")
 SHIPPED = Path(__file__).resolve().parent.parent / "data" / "rates.csv"
@@ -200,15 +201,17 @@ def load_rates(extra_files: tuple[Path | str, ...] | list[Path | str] = (), *, u
     """The shipped table, then the user's file (if it exists), then ``extra_files``; later
     rows override earlier ones for the same series and period."""
     sources: list[Path] = [SHIPPED]
-    if user_file and user_rates_file().is_file():
+    if user_file and os.path.lexists(user_rates_file()):  # a folder or FIFO there is refused below
         sources.append(user_rates_file())
     sources.extend(Path(p) for p in extra_files)
     by_key: dict[tuple[str, str], RateRow] = {}
     for path in sources:
+        if not os.path.lexists(path):
+            raise RateTableError(f"{path}: rate file not found")
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise RateTableError(f"{path}: rate file not found") from None
+            text = read_regular(path).decode("utf-8")  # never blocks on a FIFO
+        except UnsafePathError as e:
+            raise RateTableError(f"cannot read the rate file: {e}") from None
         except (OSError, UnicodeDecodeError) as e:
             raise RateTableError(f"{path}: cannot read the rate file ({e})") from None
         for row in _read_rows(text, str(path)):

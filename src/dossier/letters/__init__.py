@@ -32,6 +32,7 @@ from dossier.stages import CONTRACT, INVOICES, LETTER_STAGES, RIB, STAGE_INFO
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier.outputs import write_set
 
 FORMATS = ("pdf", "docx", "eml")
 QR_CID = "qr-sepa@dossier"
@@ -82,7 +83,9 @@ def template_dirs(case: Case, options: LetterOptions) -> tuple:
     portfolio = Path(case.root).parent / "templates" if case.root is not None else None
     if portfolio is not None and not portfolio.is_dir():
         portfolio = None
-    return (*options.templates, case.templates, portfolio)
+    from dossier.render.templates import confined_dirs
+
+    return confined_dirs(case.root, (*options.templates, case.templates, portfolio))
 
 
 def _render(name: str, ctx: dict, dirs) -> str:
@@ -287,12 +290,13 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 def _file_attachment(path: Path, name: str, case: Case):
     from dossier import mail
+    from dossier.paths import UnsafePathError, read_file
 
     p = path if path.is_absolute() else case.root / path
     try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{case.case_file}: {p}: cannot read the file to attach: {e.strerror}") from None
+        data = read_file(case.root, p)  # never a file outside the case folder, a FIFO or a device
+    except UnsafePathError as e:
+        raise EvidenceError(f"{case.case_file}: cannot attach the file: {e}") from None
     mime = _MIME.get(p.suffix.lower(), "application/octet-stream")
     if mime == "message/rfc822":
         mime = "application/octet-stream"  # attach as a file, not re-parsed
@@ -378,8 +382,7 @@ def write_stage(
                 raise refusal(case.root, stage, delivery)
 
     out_dir = Path(out_dir) if out_dir is not None else case.out_dir
-    paths = [journal.guard_output(case, out_dir / name, force=force) for name in rendered.files]
-    journal.write_all_atomic(zip(paths, rendered.files.values(), strict=True))
+    paths = write_set({journal.guard_output(case, out_dir / n, force=force): d for n, d in rendered.files.items()}, case=case)
 
     entry = None
     sent = False
@@ -466,8 +469,6 @@ def write_all_stages(state: CaseState, out_dir: Path, *, options: LetterOptions 
             if "nothing to claim" in str(e):
                 continue
             raise
-        for name, data in rendered.files.items():
-            p = journal.guard_output(case, Path(out_dir) / name)  # never over a sent file
-            journal.write_atomic(p, data)
-            out.append(p)
+        # never over a sent file; the stage's files all together or none
+        out += write_set({journal.guard_output(case, Path(out_dir) / n): d for n, d in rendered.files.items()}, case=case)
     return out

@@ -76,6 +76,18 @@ class LetterOptions:
     #: template folders searched before the shipped ones
     templates: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        """Settings outside what a letter can say are bad input (exit 2), named by option."""
+        if not 1 <= self.deadline_days <= 90:
+            raise DossierError(f"--deadline-days: {self.deadline_days}: expected 1 to 90 days")
+        if not 1 <= self.instalments <= 60:
+            raise DossierError(f"--instalments: {self.instalments}: expected 1 to 60 instalments")
+        if self.plan_rate is not None and not (self.plan_rate.is_finite() and 0 <= self.plan_rate <= 100):
+            raise DossierError(f"--plan-rate: {self.plan_rate}: expected a yearly rate from 0 to 100 (%)")
+        for option, text in (("--lrar", self.lrar_number), ("place", self.place)):
+            if text is not None and (len(text) > 100 or any(ord(c) < 32 or 0x7F <= ord(c) <= 0x9F for c in text)):
+                raise DossierError(f"{option}: {text[:40]!r}: expected one line of at most 100 visible characters")
+
 
 @dataclass(frozen=True)
 class PartyView:
@@ -302,6 +314,9 @@ def build_context(state: CaseState, stage: str, *, options: LetterOptions = Lett
     if stage == "echeancier":
         plan_balance = claim.outstanding if options.waive_penalties else claim.total
         first = options.first_instalment or _first_instalment(at)
+        if not at <= first <= at + timedelta(days=366):
+            raise DossierError(f"--first-instalment: {first}: a payment plan starts between the letter's date {at} "
+                               "and one year after it")
         schedule = compute_schedule(plan_balance, options.instalments, first, yearly_rate=options.plan_rate, start=at)
 
     pay_amount = claim.total if info.formal else claim.outstanding

@@ -61,9 +61,9 @@ def render_docx(
     body_xml = _html_to_ooxml(tpl.docx, body_html, images or {})
     after_xml = _html_to_ooxml(tpl.docx, after_html, images or {}) if after_html else ""
 
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-    from dossier.render.templates import environment
+    from dossier.render.templates import environment, sandboxed_environment
 
+    env = sandboxed_environment(autoescape=True, undefined=jinja2.StrictUndefined)  # no code from a template
     env.filters.update({k: v for k, v in environment().filters.items() if k in ("money", "date_long", "date_short", "rate", "words")})
     ctx = dict(context)
     ctx["body"] = _Raw(body_xml)

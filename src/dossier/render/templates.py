@@ -5,6 +5,12 @@ is a symlink to it) into their own folder, keeping the relative path — e.g.
 ``my-templates/letters/relance-1.html`` — and points ``--templates DIR`` or the case
 file's ``templates:`` key at it. Everything not overridden comes from the shipped set.
 
+Every template runs **sandboxed** (:class:`jinja2.sandbox.SandboxedEnvironment`), the
+shipped ones and a user's alike: a template can format the values it is given, never reach
+Python internals (``__globals__``, ``__subclasses__``, ``os``…). An attempt is a
+:class:`~dossier.errors.TemplateError` naming the template file and line. A template file
+must be a regular file inside its folder (a symlink out of it is refused).
+
 The Jinja2 environment autoescapes (so "Dupont & Fils" stays literal in HTML), uses
 ``StrictUndefined`` (a typo in a variable fails loudly, naming template and line) and has
 the French formatting filters of :mod:`dossier.fmt`: ``money``, ``date_long``,
@@ -14,7 +20,9 @@ Compiled templates are kept in a bytecode cache (``$DOSSIER_CACHE_DIR/jinja``, e
 ``$XDG_CACHE_HOME/dossier/jinja`` or ``~/.cache/dossier/jinja``), like Python's own
 ``.pyc`` files: compiling the dossier's templates costs ~0.1 s on every cold start. An
 entry is used only if the template's source is unchanged (Jinja checks a checksum), so
-the output never depends on the cache. ``DOSSIER_NO_CACHE=1`` turns it off; a folder that
+the output never depends on the cache. Sandboxed code is compiled differently from
+unsandboxed code, so the entries have their own file names (``__dossier_sandbox_*``): a
+cache filled by an older, unsandboxed version is never loaded. ``DOSSIER_NO_CACHE=1`` turns it off; a folder that
 cannot be written is skipped silently.
 """
 
@@ -26,6 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from dossier.errors import TemplateError
+from dossier.paths import UnsafePathError, inside, read_file, regular_file
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -65,6 +74,27 @@ def search_path(user_dirs: Iterable[Path | str | None] = ()) -> tuple[Path, ...]
     return tuple(out)
 
 
+def confined_dirs(case_root: Path | str | None, dirs: Iterable[Path | str | None]) -> tuple[Path | None, ...]:
+    """The template folders of a case (``--templates``, the case's ``templates:`` key, the
+    portfolio's ``templates/``), each resolved and required to lie inside the case folder
+    or its portfolio folder (the folder holding the case folder): a case cannot point the
+    tool at templates elsewhere. ``None`` entries are kept (not set)."""
+    if case_root is None:
+        return tuple(dirs)
+    portfolio = Path(case_root).resolve().parent
+    out: list[Path | None] = []
+    for d in dirs:
+        if d is None:
+            out.append(None)
+            continue
+        try:
+            out.append(inside(portfolio, Path(d).expanduser().resolve(), "templates",
+                              what="the case folder or its portfolio folder"))
+        except UnsafePathError as e:
+            raise TemplateError(str(e)) from None
+    return tuple(out)
+
+
 def environment(user_dirs: Iterable[Path | str | None] = ()):
     """A (cached) Jinja2 environment over ``user_dirs`` then the shipped templates."""
     import jinja2
@@ -74,8 +104,8 @@ def environment(user_dirs: Iterable[Path | str | None] = ()):
     with _lock:
         env = _envs.get(key)
         if env is None:
-            env = jinja2.Environment(
-                loader=jinja2.FileSystemLoader([str(p) for p in path]),
+            env = sandboxed_environment(
+                loader=_confined_loader(path),
                 autoescape=_autoescape,
                 undefined=jinja2.StrictUndefined,
                 trim_blocks=True,
@@ -130,15 +160,69 @@ def _bytecode_cache():
             except OSError:
                 pass
 
-    return Cache(str(folder))
+    return Cache(str(folder), pattern=CACHE_PATTERN)
+
+
+#: bytecode cache file names: distinct from Jinja's default so that code compiled without
+#: the sandbox (older versions of this tool) is never loaded by a sandboxed environment
+CACHE_PATTERN = "__dossier_sandbox_%s.cache"
+
+
+def sandboxed_environment(**kwargs: Any):
+    """A Jinja2 environment in which templates cannot run code (also used for docxtpl)."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    return SandboxedEnvironment(**kwargs)
+
+
+def _confined_loader(dirs: Iterable[Path]):
+    """Like ``FileSystemLoader`` over ``dirs``, but a template must be a regular file that
+    resolves (symlinks followed) inside the folder it was found in."""
+    import jinja2
+    from jinja2.loaders import split_template_path
+
+    class ConfinedLoader(jinja2.BaseLoader):
+        def __init__(self, folders: tuple[Path, ...]):
+            self.folders = folders
+
+        def get_source(self, environment, template: str):
+            pieces = split_template_path(template)
+            for d in self.folders:
+                p = d.joinpath(*pieces)
+                if not os.path.lexists(p):
+                    continue
+                try:
+                    data = read_file(d, p, what="the templates folder")
+                except UnsafePathError as e:
+                    raise TemplateError(f"{p}: template refused: {e}") from None
+                try:
+                    source = data.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise TemplateError(f"{p}: not UTF-8 text (byte {e.start})") from None
+                mtime = _mtime(p)
+                return source, str(p), lambda p=p, mtime=mtime: _mtime(p) == mtime
+
+            raise jinja2.TemplateNotFound(template)
+
+    return ConfinedLoader(tuple(Path(d) for d in dirs))
+
+
+def _mtime(p: Path) -> float | None:
+    try:
+        return os.path.getmtime(p)
+    except OSError:
+        return None
 
 
 def find_template(name: str, user_dirs: Iterable[Path | str | None] = ()) -> Path:
     """The file that will be used for ``name`` (for binary templates such as ``.docx``)."""
     for d in search_path(user_dirs):
         p = d / name
-        if p.is_file():
-            return p
+        if os.path.lexists(p):
+            try:
+                return regular_file(d, p, name, what="the templates folder")
+            except UnsafePathError as e:
+                raise TemplateError(f"{p}: template refused: {e}") from None
     raise TemplateError(f"{name}: template not found in {', '.join(str(d) for d in search_path(user_dirs))}")
 
 
