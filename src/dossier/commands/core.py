@@ -15,14 +15,20 @@ from dossier.commands.common import at_option, case_argument, rates_option, reso
 @case_argument
 @at_option
 def check(case: str, at) -> None:
-    """Validate the case folder CASE (or its case.yaml) and list every problem.
+    """Validate the case folder CASE (or its case.yaml), or every case of a portfolio
+    folder, and list every problem.
 
     Each problem is printed as FILE:LINE: FIELD: MESSAGE. Warnings do not fail the check.
     Exit code 0 when the case is usable, 2 when it has errors.
     """
     from dossier.casefile import check_case
+    from dossier.portfolio import is_portfolio
 
     at = resolve_at(at)
+    if is_portfolio(case):  # a folder of case folders: every case, every problem at once
+        from dossier.commands.portfolio import check_portfolio_command
+
+        return check_portfolio_command(case, at)
     result, problems = check_case(case, at)
     for p in problems:
         click.echo(str(p), err=p.severity == "error")

@@ -1,0 +1,141 @@
+"""Portfolios: portfolio.yaml < imported.yaml < case.yaml, merged with each value's own
+file and line; `dossier check PORTFOLIO`."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal as D
+from pathlib import Path
+
+from helpers import invoke
+
+from dossier.casefile import check_case, check_case_layers, load_case
+from dossier.portfolio import check_portfolio, load_portfolio
+
+AT = date(2026, 6, 15)
+
+PORTFOLIO = """\
+creditor:
+  name: Atelier Martin
+  legal_form: SARL
+  siren: "732829320"
+  address: {lines: ["12 rue de la Paix"], postal_code: "69002", city: Lyon}
+  email: compta@atelier.example
+  bank: {iban: FR7630006000011234567890189}
+terms:
+  default_payment_days: 45
+  flat_indemnity: true
+smtp_profile: default
+"""
+
+IMPORTED = """\
+debtor:
+  kind: company
+  name: Boulangerie Dupont
+  siren: "539749960"
+  address: {lines: ["5 place Grenette"], postal_code: "38000", city: Grenoble}
+invoices:
+  - {number: F1, issued: 2026-01-05, due: 2026-02-04, due_estimated: true, amount_incl_tax: "1200.00", source: {file: x.fec, line: 4}}
+  - {number: F2, issued: 2026-02-05, due: 2026-03-07, amount_incl_tax: "600.00", status: paid}
+  - {number: F3, issued: 2026-02-06, due: 2026-03-08, amount_incl_tax: "300.00"}
+payments:
+  - {id: BQ-1, date: 2026-03-01, amount: "600.00", invoice: F2}
+  - {id: BQ-2, date: 2026-03-02, amount: "100.00"}
+"""
+
+
+def make_portfolio(tmp_path: Path, case_yaml: str = "debtor:\n  email: paul@dupont.example\n",
+                   imported: str = IMPORTED, portfolio: str = PORTFOLIO) -> Path:
+    pf = tmp_path / "pf"
+    (pf / "dupont").mkdir(parents=True)
+    (pf / "templates").mkdir()
+    (pf / "portfolio.yaml").write_text(portfolio, encoding="utf-8")
+    (pf / "dupont" / "imported.yaml").write_text(imported, encoding="utf-8")
+    (pf / "dupont" / "case.yaml").write_text(case_yaml, encoding="utf-8")
+    return pf
+
+
+def test_layers_merge_with_precedence_and_closed_records(tmp_path):
+    pf = make_portfolio(tmp_path)
+    case = load_case(pf / "dupont", AT)
+    assert case.creditor.name == "Atelier Martin"  # from portfolio.yaml
+    assert case.debtor.name == "Boulangerie Dupont"  # from imported.yaml
+    assert case.debtor.email == "paul@dupont.example"  # hand edit in case.yaml
+    # F2 is paid: it and its payment are left out; BQ-2 (unallocated) stays
+    assert [i.number for i in case.invoices] == ["F1", "F3"]
+    assert [(p.amount, p.invoice) for p in case.payments] == [(D("100.00"), None)]
+    assert case.invoices[0].source.file.endswith("imported.yaml") and case.invoices[0].source.line == 7
+    assert case.creditor.source.file.endswith("portfolio.yaml")
+
+
+def test_hand_record_merges_by_identity_and_confirms_due_date(tmp_path):
+    pf = make_portfolio(tmp_path, "invoices:\n  - {number: F1, due: 2026-02-10}\n  - {number: F3, status: ignored}\n"
+                                  "  - {number: H1, issued: 2026-03-01, due: 2026-03-31, amount_incl_tax: '50.00'}\n")
+    case, problems, notes = check_case_layers(pf / "dupont", AT)
+    assert case is not None, problems
+    assert [(i.number, i.due, i.amount_incl_tax) for i in case.invoices] == [
+        ("F1", date(2026, 2, 10), D("1200.00")), ("H1", date(2026, 3, 31), D("50.00"))]
+    assert notes.due_estimated == frozenset()  # confirmed by hand
+    assert notes.invoice_status == {"F1": "open", "F2": "paid", "F3": "ignored", "H1": "open"}
+
+
+def test_estimated_due_date_is_a_warning_at_its_line(tmp_path):
+    pf = make_portfolio(tmp_path)
+    case, problems = check_case(pf / "dupont", AT)
+    assert case is not None
+    (w,) = [p for p in problems if "estimated" in p.message]
+    assert w.severity == "warning" and w.file.endswith("imported.yaml") and w.line == 7 and "x.fec:4" in w.message
+
+
+def test_problems_point_at_their_own_file(tmp_path):
+    pf = make_portfolio(tmp_path, "debtor:\n  email: not-an-email\n",
+                        portfolio=PORTFOLIO.replace('"732829320"', '"732829321"'))
+    case, problems = check_case(pf / "dupont", AT)
+    assert case is None
+    where = {(Path(p.file).name, p.line, p.field) for p in problems if p.severity == "error"}
+    assert ("portfolio.yaml", 4, "creditor.siren") in where
+    assert ("case.yaml", 2, "debtor.email") in where
+
+
+def test_a_case_without_layers_reads_as_before(tmp_path):
+    from helpers import sample_copy
+
+    case = load_case(sample_copy("atelier-martin", tmp_path), AT)
+    assert case.invoices and case.invoices[0].source.file.endswith("case.yaml")
+
+
+def test_portfolio_settings_and_case_dirs(tmp_path):
+    pf = make_portfolio(tmp_path)
+    (pf / "batches").mkdir()
+    (pf / "empty").mkdir()
+    p = load_portfolio(pf)
+    assert p.default_payment_days == 45
+    assert [d.name for d in p.case_dirs()] == ["dupont"]
+
+
+def test_check_portfolio_lists_every_problem_once(tmp_path):
+    pf = make_portfolio(tmp_path, portfolio=PORTFOLIO.replace('"732829320"', '"732829321"'))
+    (pf / "martin").mkdir()
+    (pf / "martin" / "imported.yaml").write_text(IMPORTED.replace("Dupont", "Martin"), encoding="utf-8")
+    (pf / "martin" / "case.yaml").write_text("{}\n", encoding="utf-8")
+    result = check_portfolio(pf, AT)
+    sirens = [p for p in result.problems if p.field == "creditor.siren"]
+    assert len(sirens) == 1 and len(result.cases) == 2
+    code, out, err = invoke("check", str(pf), "--at", "2026-06-15")
+    assert code == 2 and "portfolio.yaml:4: creditor.siren" in err and "2 case(s): 0 ok, 2 with errors" in err
+
+
+def test_check_portfolio_ok(tmp_path):
+    pf = make_portfolio(tmp_path)
+    code, out, err = invoke("check", str(pf), "--at", "2026-06-15")
+    assert code == 0, err
+    assert "1 case(s): 1 ok" in out and "imported.yaml:7: invoices[0].due: warning: due date of F1 estimated" in out
+
+
+def test_settled_case_still_reads(tmp_path):
+    imported = IMPORTED.replace("due_estimated: true,", "status: paid,").replace(
+        '"300.00"}', '"300.00", status: paid}')
+    pf = make_portfolio(tmp_path, imported=imported)
+    case, problems, notes = check_case_layers(pf / "dupont", AT)
+    assert case is not None, problems
+    assert notes.closed
