@@ -651,7 +651,7 @@ _LAYER_LINES = 10**7
 #: record lists merged by identity; every other list is replaced whole by the higher layer
 RECORD_LISTS = ("invoices", "credit_notes", "payments")
 #: keys of a record that only the layers know (consumed before the case schema is applied)
-RECORD_META = ("status", "source", "due_estimated", "id")
+RECORD_META = ("status", "source", "due_estimated", "id", "terms_text", "penalty_note", "date_estimated")
 #: an invoice, payment or credit note with one of these statuses is left out of the case
 CLOSED_STATUSES = ("paid", "closed", "ignored")
 #: statuses an importer or a person may write on a record
@@ -659,6 +659,8 @@ RECORD_STATUSES = ("open", "disputed", *CLOSED_STATUSES)
 #: portfolio.yaml keys that are not case keys (read by portfolio.py, the batch, the report)
 PORTFOLIO_ONLY = ("smtp_profile", "print_profile", "report", "batch", "enrich", "imports")
 TERMS_PORTFOLIO_ONLY = ("default_payment_days",)
+#: imported.yaml keys that are the importer's own bookkeeping (how it finds the case again)
+IMPORTED_ONLY = ("import",)
 #: debtor keys written by `dossier enrich`
 DEBTOR_META = ("status", "status_source", "checked")
 #: debtor statuses that stop the chase: the claim is declared to the mandataire instead
@@ -717,6 +719,8 @@ class _LayeredReader(_Reader):
 
     def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
         file, real = self.where(line)
+        if message == "missing (required)" and file.endswith(IMPORTED_FILE):
+            message = "missing (required): the export does not give it; write it in case.yaml"
         self.problems.append(Problem(file, real, path, message, severity))
 
 
@@ -921,7 +925,7 @@ def _consume_meta(root, reader: _LayeredReader) -> LayerNotes:
     elif dstatus and dstatus.lower() == "closed":
         reader.problem(_field(debtor, "status").start_mark.line + 1, "debtor.status",
                        "the company directory lists this debtor as closed (cessée)", "warning")
-    _drop_keys(debtor, DEBTOR_META)
+    _drop_keys(debtor, DEBTOR_META + ("source",))
     return LayerNotes(status, frozenset(estimated), origin, dstatus.lower() if dstatus else None, tuple(reader.labels))
 
 
@@ -976,6 +980,8 @@ def check_case_layers(path: str | Path, at: date | None = None) -> tuple[Case | 
             continue
         if file.name == PORTFOLIO_FILE:
             _portfolio_layer(node, file.parent)
+        elif file.name == IMPORTED_FILE:
+            _drop_keys(node, IMPORTED_ONLY)
         merged = node if merged is None else _merge_nodes(merged, node, "")
     if problems:
         return None, problems, None

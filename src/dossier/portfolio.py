@@ -66,7 +66,9 @@ class Portfolio:
     def case_dirs(self) -> list[Path]:
         """Case folders (with a case.yaml or an imported.yaml), sorted by name, which is the
         case reference unless case.yaml says otherwise."""
-        out = []
+        out: list[Path] = []
+        if not self.root.is_dir():
+            return out
         for p in self.root.iterdir():
             if not p.is_dir() or p.name.startswith(".") or p.name in RESERVED_DIRS:
                 continue
