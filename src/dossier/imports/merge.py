@@ -250,7 +250,7 @@ class _CaseMerge:
 
     def build(self, items: DebtorItems) -> dict[str, Any]:
         invoices = self.invoices(items)
-        known = {str(r["number"]) for r in invoices if r.get("status") not in ("paid", "closed")}
+        known = {str(r["number"]) for r in invoices}
         payments = self.records("payments", items.payments, known, "id")
         credits = self.records("credit_notes", items.credit_notes, known, "number")
         keys = sorted(set((self.old.get("import") or {}).get("keys") or []) | set(items.debtor.keys))
@@ -260,7 +260,7 @@ class _CaseMerge:
             out["payments"] = payments
         if credits:
             out["credit_notes"] = credits
-        if out["debtor"] != (self.old.get("debtor") or {}) and self.old:
+        if self.old and _differs(out["debtor"], self.old.get("debtor") or {}):
             self.note("update", f"debtor {items.debtor.name}")
         return out
 
