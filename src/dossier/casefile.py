@@ -751,8 +751,12 @@ def _compose_layer(file: Path, label: str, k: int) -> tuple[Any, Problem | None]
     if not isinstance(node, yaml.MappingNode):
         return None, Problem(label, 1, "(top level)", f"expected a mapping of keys, got {_describe(node)}")
     stack = [node]
+    seen: set[int] = set()
     while stack:  # iterative: a deep file cannot exhaust the recursion limit
         n = stack.pop()
+        if id(n) in seen:  # an alias (*ref) is the same node: renumber it once
+            continue
+        seen.add(id(n))
         m = n.start_mark
         n.start_mark = yaml.Mark(label, 0, m.line + k * _LAYER_LINES, m.column, None, None)
         if isinstance(n, yaml.MappingNode):

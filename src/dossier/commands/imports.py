@@ -76,7 +76,8 @@ def einvoice(files: tuple[str, ...], into: str, dry_run: bool) -> None:
     from dossier.imports.einvoice import read_einvoices
 
     portfolio = _portfolio(into)
-    _run(read_einvoices(files, portfolio.default_payment_days), portfolio, dry_run)
+    creditor = portfolio.settings.get("creditor") if isinstance(portfolio.settings.get("creditor"), dict) else {}
+    _run(read_einvoices(files, portfolio.default_payment_days, creditor), portfolio, dry_run)
 
 
 @import_.command("csv")

@@ -183,4 +183,4 @@ def group_by_debtor(items: list[tuple[DebtorInfo, Any]]) -> tuple[DebtorItems, .
             index.setdefault(k, n)
         kind = 0 if isinstance(item, ImportedInvoice) else 1 if isinstance(item, ImportedPayment) else 2
         buckets[n][kind].append(item)
-    return tuple(DebtorItems(d, tuple(b[0]), tuple(b[1]), tuple(b[2])) for d, b in zip(debtors, buckets))
+    return tuple(DebtorItems(d, tuple(b[0]), tuple(b[1]), tuple(b[2])) for d, b in zip(debtors, buckets, strict=True))

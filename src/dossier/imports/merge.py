@@ -221,6 +221,8 @@ class _CaseMerge:
             if n is None and it.settled and it.invoice not in known:
                 continue
             rec = self.record_yaml(it)
+            if rec.get("invoice") and rec["invoice"] not in known:
+                del rec["invoice"]  # an invoice nobody imported: the amount is imputed by law
             label = f"{what} {rid} {money(it.amount)}" + (f" on {it.invoice}" if it.invoice else "")
             if n is None:
                 by_id[rid] = len(out)
@@ -280,6 +282,12 @@ def plan_import(portfolio: Portfolio, result: ImportResult) -> ImportPlan:
         new = folder is None
         if new:
             if not any(not i.settled for i in items.invoices):
+                left = [f"credit note {c.number}" for c in items.credit_notes if not c.settled]
+                left += [f"payment {p.id}" for p in items.payments if not p.settled]
+                if left:
+                    warnings.append(Problem(str(items.debtor.origin or result.files[0]), None, "",
+                                            f"{', '.join(left[:5])} of {items.debtor.name}, who has no open invoice in "
+                                            "the portfolio: left out", "warning"))
                 continue  # nothing open for a debtor not yet in the portfolio
             name = slug(items.debtor.name)
             n = 1
@@ -316,7 +324,11 @@ def _coalesce(plans: list[CasePlan]) -> tuple[CasePlan, ...]:
 def imported_text(data: dict[str, Any]) -> str:
     import yaml
 
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=None, width=400)
+    class _Dumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:  # every value written out, no &anchors
+            return True
+
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=None, width=400)
     return HEADER + body
 
 
