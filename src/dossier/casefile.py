@@ -681,6 +681,8 @@ class LayerNotes:
     debtor_status: str | None
     #: files read, lowest precedence first
     files: tuple[str, ...]
+    #: (date, amount) of payments left out with their closed invoice: money recovered all the same
+    closed_payments: tuple[tuple[date, Decimal], ...] = ()
 
     @property
     def closed(self) -> bool:
@@ -880,6 +882,7 @@ def _consume_meta(root, reader: _LayeredReader) -> LayerNotes:
     estimated: set[str] = set()
     origin: dict[str, str] = {}
     closed_invoices: set[str] = set()
+    closed_payments: list[tuple[date, Decimal]] = []
     invoices = _field(root, "invoices")
     statuses = [(_scalar(r, "status") or "open").lower() for r in getattr(invoices, "value", None) or []
                 if isinstance(r, yaml.MappingNode)]
@@ -917,6 +920,8 @@ def _consume_meta(root, reader: _LayeredReader) -> LayerNotes:
             _drop_keys(rec, RECORD_META)
             closed = st in CLOSED_STATUSES or (list_key != "invoices" and _scalar(rec, "invoice") in closed_invoices)
             if closed and not (keep_closed and st != "ignored"):
+                if list_key == "payments" and st != "ignored":
+                    _closed_payment(rec, closed_payments)
                 continue
             kept.append(rec)
         lst.value = kept
@@ -930,7 +935,15 @@ def _consume_meta(root, reader: _LayeredReader) -> LayerNotes:
         reader.problem(_field(debtor, "status").start_mark.line + 1, "debtor.status",
                        "the company directory lists this debtor as closed (cessée)", "warning")
     _drop_keys(debtor, DEBTOR_META + ("source",))
-    return LayerNotes(status, frozenset(estimated), origin, dstatus.lower() if dstatus else None, tuple(reader.labels))
+    return LayerNotes(status, frozenset(estimated), origin, dstatus.lower() if dstatus else None, tuple(reader.labels),
+                      tuple(closed_payments))
+
+
+def _closed_payment(rec, out: list[tuple[date, Decimal]]) -> None:
+    try:
+        out.append((date.fromisoformat(_scalar(rec, "date") or ""), Decimal(_scalar(rec, "amount") or "")))
+    except (ValueError, InvalidOperation):
+        pass  # a malformed record of a closed invoice: not counted
 
 
 def _source_text(node) -> str:

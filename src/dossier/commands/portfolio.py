@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
+
+from dossier.commands.common import at_option, rates_option, resolve_at
 
 
 def check_portfolio_command(path: str, at: date) -> None:
@@ -23,3 +26,39 @@ def check_portfolio_command(path: str, at: date) -> None:
         click.echo(f"{result.errors} error(s) in {path}: {summary}", err=True)
         click.get_current_context().exit(2)
     click.echo(f"ok: {summary}")
+
+
+@click.command("report")
+@click.argument("portfolio", type=click.Path(exists=True, file_okay=False))
+@at_option
+@click.option("--html", "html_file", type=click.Path(dir_okay=False), help="Write the report as one self-contained HTML page.")
+@click.option("--csv", "csv_file", type=click.Path(dir_okay=False), help="Write one CSV row per invoice still owed.")
+@click.option("--no-invoices", is_flag=True, help="In the terminal, one line per case without its invoices.")
+@rates_option
+def report(portfolio: str, at, html_file: str | None, csv_file: str | None, no_invoices: bool,
+           rates_files: tuple[str, ...]) -> None:
+    """The balance âgée of PORTFOLIO as of --at: per debtor and invoice, amounts by days
+    past due (not yet due, 1–30, 31–60, 61–90, 91–120, over 120), disputed amounts apart,
+    penalties and indemnities as `dossier compute` gives them, each case's stage and next
+    step, amounts recovered since the first notice, and the DSO when portfolio.yaml gives
+    the sales of the last 91 days. Exit code 2 if a case cannot be read (listed, left out
+    of the totals)."""
+    from rich.console import Console
+
+    from dossier.ageing import portfolio_ageing
+    from dossier.journal import write_atomic
+    from dossier.law.rates import load_rates
+    from dossier.render.ageing import csv_text, html_page, terminal_table
+
+    at = resolve_at(at)
+    result = portfolio_ageing(portfolio, at, load_rates(rates_files))
+    if html_file:
+        write_atomic(Path(html_file), html_page(result, Path(portfolio).resolve().name).encode("utf-8"))
+    if csv_file:
+        write_atomic(Path(csv_file), csv_text(result).encode("utf-8"))
+    Console(soft_wrap=False, width=None if not (html_file or csv_file) else 200).print(
+        terminal_table(result, invoices=not no_invoices))
+    for r in result.errors:
+        click.echo(f"error: {r.error}", err=True)
+    if result.errors:
+        click.get_current_context().exit(2)
