@@ -89,7 +89,9 @@ def einvoice(files: tuple[str, ...], into: str, dry_run: bool) -> None:
 @click.option("--map", "mapping", multiple=True, metavar="COLUMN=field",
               help="Read COLUMN as FIELD (number, customer, issued, due, amount, remaining, siren, email, account, "
                    "paid_date); repeatable.")
-def csv_(file: str, into: str, dry_run: bool, profile: str, mapping: tuple[str, ...]) -> None:
+@click.option("--partial", is_flag=True, help="The export does not list every open invoice (e.g. filtered by date): "
+                                            "do not close the invoices it leaves out.")
+def csv_(file: str, into: str, dry_run: bool, profile: str, mapping: tuple[str, ...], partial: bool) -> None:
     """An invoice list or a detailed aged balance (one line per open invoice). A summary
     export (totals per customer without invoices) is refused: export the detailed one."""
     from dossier.imports.csvexport import parse_mapping, read_csv
@@ -99,4 +101,4 @@ def csv_(file: str, into: str, dry_run: bool, profile: str, mapping: tuple[str, 
         overrides = parse_mapping(mapping)
     except ValueError as e:
         raise click.BadParameter(str(e), param_hint="--map") from None
-    _run(read_csv(file, profile, overrides, portfolio.default_payment_days), portfolio, dry_run)
+    _run(read_csv(file, profile, overrides, portfolio.default_payment_days, complete=not partial), portfolio, dry_run)
