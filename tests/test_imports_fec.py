@@ -208,7 +208,7 @@ def test_estimated_due_date_flagged_by_check(tmp_path):
     assert invoke("import", "fec", str(f), "--into", str(pf))[0] == 0
     code, out, err = invoke("check", str(pf / "clients-divers"), "--at", "2026-06-15")
     assert code == 2
-    assert "imported.yaml:12: invoices[0].due: warning: due date of F5 estimated" in out
+    assert "imported.yaml:10: invoices[0].due: warning: due date of F5 estimated" in out
     assert "debtor.address: missing (required): the export does not give it; write it in case.yaml" in err
 
 

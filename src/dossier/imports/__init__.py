@@ -14,8 +14,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from dossier.errors import DossierError, Problem
 
@@ -33,8 +34,7 @@ class ImportFileError(DossierError):
         super().__init__("\n".join(str(p) for p in self.problems) or "cannot import")
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where an imported value was read: file name and line, or an XML path."""
 
     file: str
@@ -71,7 +71,7 @@ class DebtorInfo:
     country: str | None = None
     origin: Origin | None = None
 
-    @property
+    @cached_property
     def keys(self) -> tuple[str, ...]:
         """How this debtor is recognised again: SIREN, else account, else normalised name."""
         out = []
@@ -162,7 +162,9 @@ def clean_text(value: str | None) -> str | None:
     """A label as kept: control characters dropped, spaces collapsed, length bounded."""
     if value is None:
         return None
-    text = "".join(ch if ch.isprintable() else " " for ch in value[: MAX_TEXT * 2])
+    text = value[: MAX_TEXT * 2]
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     text = " ".join(text.split())[:MAX_TEXT]
     return text or None
 

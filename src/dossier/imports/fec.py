@@ -21,10 +21,11 @@ lettered AA) and an invoice of 300,00 (unlettered) leave one open item, the 300,
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from dossier.errors import Problem
 from dossier.imports import (
@@ -50,11 +51,11 @@ CUSTOMER_ACCOUNTS = ("411", "416")
 #: a FEC larger than this is refused (a year of a large company's books is far smaller)
 MAX_BYTES = 2_000_000_000
 _AMOUNT = re.compile(r"^([+-]?)0*(\d*)(?:[.,](\d{1,}))?([+-]?)$")
+_SIMPLE = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _NO_REF = ("", "-", "/", "0", "nc", "n/a")
 
 
-@dataclass(frozen=True)
-class FecLine:
+class FecLine(NamedTuple):
     """One customer line of the FEC."""
 
     line: int
@@ -96,6 +97,8 @@ def parse_amount(text: str) -> Decimal | None:
     t = text.strip().replace("\u00a0", "").replace(" ", "")
     if not t:
         return Decimal(0)
+    if _SIMPLE.match(t):
+        return Decimal(t.replace(",", "."))
     m = _AMOUNT.match(t)
     if not m or (m.group(1) and m.group(4)) or not (m.group(2) or m.group(3)):
         return None
@@ -103,7 +106,9 @@ def parse_amount(text: str) -> Decimal | None:
     return -value if "-" in (m.group(1), m.group(4)) else value
 
 
+@lru_cache(maxsize=8192)
 def parse_date(text: str) -> date | None:
+    """YYYYMMDD (the FEC's format); YYYY-MM-DD and DD/MM/YYYY are met too."""
     t = text.strip()
     try:
         if re.fullmatch(r"\d{8}", t):
@@ -213,6 +218,7 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
             key = ((row[g["CompAuxNum"]].strip() or account), let)
             balance[key] = balance.get(key, Decimal(0)) + amount
     out = []
+    names: dict[str, str] = {}  # one name per account: the first line's
     for n, row, account, amount, edate, pdate in raw:
         aux = row[g["CompAuxNum"]].strip() or account
         let = row[g["EcritureLet"]].strip()
@@ -221,7 +227,9 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
             kind = "invoice"
         else:
             kind = "credit_note" if (journal, entry) in entry_revenue else "payment"
-        name = clean_text(row[g["CompAuxLib"]]) or clean_text(row[g["CompteLib"]]) or aux
+        name = names.get(aux)
+        if name is None:
+            name = names[aux] = clean_text(row[g["CompAuxLib"]]) or clean_text(row[g["CompteLib"]]) or aux
         out.append(FecLine(n, journal, entry, edate, account, aux, name, clean_text(row[g["PieceRef"]]) or "",
                            pdate, clean_text(row[g["EcritureLib"]]) or "", amount, let, kind,
                            not let or balance[(aux, let)] != 0))
@@ -249,8 +257,9 @@ def open_items(lines: list[FecLine], file_name: str, payment_days: int) -> Impor
                 group_invoices.setdefault((acct, ln.lettering), set()).add(number)
     debtors: dict[str, DebtorInfo] = {}
     for ln in lines:
-        debtors.setdefault(ln.debtor_account, DebtorInfo(ln.debtor_name, account=ln.debtor_account,
-                                                         origin=Origin(file_name, ln.line, via="fec")))
+        if ln.debtor_account not in debtors:
+            debtors[ln.debtor_account] = DebtorInfo(ln.debtor_name, account=ln.debtor_account,
+                                                    origin=Origin(file_name, ln.line, via="fec"))
     for (acct, number), lns in invoices.items():
         first = lns[0]
         issued = min(ln.piece_date for ln in lns)
