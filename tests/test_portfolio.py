@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal as D
 from pathlib import Path
 
+import pytest
 from helpers import invoke
 
 from dossier.casefile import check_case, check_case_layers, load_case
@@ -139,3 +140,92 @@ def test_settled_case_still_reads(tmp_path):
     case, problems, notes = check_case_layers(pf / "dupont", AT)
     assert case is not None, problems
     assert notes.closed
+
+
+# ------------------------------------------------------------------ dossier enrich
+
+#: recorded answers of the directory's /search (the fields dossier reads, as the API gives them)
+DIRECTORY = {
+    "539749960": {"results": [{
+        "siren": "539749960", "nom_complet": "BOULANGERIE DUPONT (BD)", "nom_raison_sociale": "BOULANGERIE DUPONT",
+        "nature_juridique": "5710", "etat_administratif": "A",
+        "siege": {"numero_voie": "5", "type_voie": "PL", "libelle_voie": "GRENETTE", "code_postal": "38000",
+                  "libelle_commune": "GRENOBLE", "adresse": "5 PL GRENETTE 38000 GRENOBLE"}}],
+        "total_results": 1},
+    "732829320": {"results": [{"siren": "732829320", "nom_raison_sociale": "ANCIENNE SARL", "nature_juridique": "5499",
+                               "etat_administratif": "C", "siege": {"code_postal": "69001", "libelle_commune": "LYON",
+                                                                    "adresse": "1 RUE X 69001 LYON", "libelle_voie": "X",
+                                                                    "numero_voie": "1", "type_voie": "RUE"}}]},
+}
+
+
+@pytest.fixture
+def directory(monkeypatch):
+    """A small HTTP server on 127.0.0.1 answering /search?q=SIREN with recorded answers."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs, urlparse
+
+    asked: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            q = parse_qs(urlparse(self.path).query).get("q", [""])[0]
+            asked.append(q)
+            body = json.dumps(DIRECTORY.get(q, {"results": [], "total_results": 0})).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("DOSSIER_SIRENE_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setattr("dossier.enrich.PAUSE", 0)
+    yield asked
+    server.shutdown()
+
+
+def test_enrich_fills_the_debtor_and_caches(tmp_path, directory):
+    imported = IMPORTED.replace('  address: {lines: ["5 place Grenette"], postal_code: "38000", city: Grenoble}\n', "")
+    pf = make_portfolio(tmp_path, imported=imported)
+    assert check_case(pf / "dupont", AT)[0] is None  # no address yet
+    code, out, err = invoke("enrich", str(pf))
+    assert code == 0, err
+    assert "dupont: updated (SIREN 539749960)" in out
+    case, problems, notes = check_case_layers(pf / "dupont", AT)
+    assert case is not None, problems
+    assert case.debtor.address.lines == ("5 PL GRENETTE",) and case.debtor.address.city == "GRENOBLE"
+    assert case.debtor.legal_form == "SAS" and case.debtor.name == "Boulangerie Dupont"  # the case's name kept
+    assert notes.debtor_status == "active"
+    assert (pf / "dupont" / "case.yaml").read_text(encoding="utf-8") == "debtor:\n  email: paul@dupont.example\n"
+    assert (pf / "cache" / "sirene" / "539749960.json").is_file()
+    code, out, _ = invoke("enrich", str(pf))
+    assert "dupont: unchanged" in out and directory == ["539749960"]  # the second run used the cache
+
+
+def test_enrich_closed_company_and_collective_proceedings_warn(tmp_path, directory):
+    pf = make_portfolio(tmp_path, imported=IMPORTED.replace("539749960", "732829320"))
+    code, out, _ = invoke("enrich", str(pf))
+    assert "the company is closed (cessée)" in out
+    case, problems = check_case(pf / "dupont", AT)
+    assert any("lists this debtor as closed" in p.message and p.severity == "warning" for p in problems)
+    (pf / "dupont" / "case.yaml").write_text("debtor:\n  status: redressement\n", encoding="utf-8")
+    case, problems, notes = check_case_layers(pf / "dupont", AT)
+    assert case is not None and notes.collective_proceedings
+    (w,) = [p for p in problems if p.field == "debtor.status"]
+    assert w.file.endswith("case.yaml") and "declared to the mandataire judiciaire" in w.message
+
+
+def test_enrich_offline_changes_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DOSSIER_SIRENE_URL", "http://127.0.0.1:9")  # nothing listens there
+    pf = make_portfolio(tmp_path)
+    before = (pf / "dupont" / "imported.yaml").read_text(encoding="utf-8")
+    code, out, err = invoke("enrich", str(pf))
+    assert code == 0 and "dupont: offline" in out and "could not be reached" in err
+    assert (pf / "dupont" / "imported.yaml").read_text(encoding="utf-8") == before

@@ -62,3 +62,24 @@ def report(portfolio: str, at, html_file: str | None, csv_file: str | None, no_i
         click.echo(f"error: {r.error}", err=True)
     if result.errors:
         click.get_current_context().exit(2)
+
+
+@click.command("enrich")
+@click.argument("portfolio", type=click.Path(exists=True, file_okay=False))
+@click.option("--refresh", is_flag=True, help="Ask the directory again instead of using the cached answers.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing (answers are still cached).")
+def enrich(portfolio: str, refresh: bool, dry_run: bool) -> None:
+    """Fill or check each debtor's legal name, form, registered office and status (active
+    or closed) from the public company directory of the French administration (API
+    Recherche d'entreprises), by SIREN. Optional: offline, nothing changes and the exit
+    code is 0. Answers are cached in PORTFOLIO/cache/sirene/; DOSSIER_SIRENE_URL sets
+    another base URL. Writes the case's imported.yaml only, never case.yaml."""
+    from dossier.enrich import enrich_portfolio
+
+    results = enrich_portfolio(portfolio, refresh=refresh, dry_run=dry_run)
+    for r in results:
+        click.echo(f"{r.case}: {r.outcome}" + (f" (SIREN {r.siren})" if r.siren else ""))
+        for n in r.notes:
+            click.echo(f"  {n}")
+    if any(r.outcome == "offline" for r in results):
+        click.echo("the directory could not be reached: nothing was changed for those cases (enrich is optional)", err=True)
