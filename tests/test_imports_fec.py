@@ -120,6 +120,16 @@ def test_fec_variants_give_the_open_items_computed_by_hand(tmp_path, variant):
     assert f3.origin.line == 7 and f3.due_estimated
 
 
+def test_trailing_empty_columns_may_be_left_out(tmp_path):
+    # the two empty currency columns (Montantdevise, Idevise) left out of every line
+    text = "\n".join(line[:-2] if n and line.endswith("\t\t") else line
+                     for n, line in enumerate(fec_text().splitlines())) + "\n"
+    assert text.count("\n") == len(LEDGER) + 1 and text != fec_text()
+    f = tmp_path / "short.fec"
+    f.write_text(text, encoding="utf-8")
+    assert summary(read_fec(f, 30)) == EXPECTED
+
+
 def test_odoo_amounts_and_signs():
     assert parse_amount(" 000000000001437,12") == D("1437.12")
     assert parse_amount("-000000000000012,50") == D("-12.50")

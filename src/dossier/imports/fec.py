@@ -179,6 +179,8 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
     sep, cols = r.header(lines[0].rstrip("\r"))
     width = max(cols.values()) + 1
     g = {name: cols[name.lower()] for name in NEEDED}
+    amount_cols = [cols[k] for k in ("debit", "credit", "montant", "sens") if k in cols]
+    needed_width = max([*g.values(), *amount_cols]) + 1
     raw: list[tuple] = []
     entry_revenue: set[tuple[str, str]] = set()
     for n, rowtext in enumerate(lines[1:], start=2):
@@ -186,6 +188,8 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
         if not rowtext.strip():
             continue
         row = rowtext.split(sep)
+        if needed_width <= len(row) < width:  # trailing empty columns left out by some tools
+            row += [""] * (width - len(row))
         if len(row) != width:
             hint = f"; a '{sep}' inside a label (EcritureLib, CompteLib…)?" if len(row) > width else ""
             r.fail(n, "", f"{len(row)} fields instead of {width}{hint} — fix this line in the export")
