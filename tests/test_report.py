@@ -177,3 +177,13 @@ def test_html_in_a_real_browser_screen_and_print(tmp_path):
     assert "Balance âgée au 15/06/2026" in text and "Boulangerie Dupont" in text and "Total" in text
     if shutil.which("pdftoppm"):  # kept for a person to look at: tmp_path/print-1.png
         subprocess.run(["pdftoppm", "-r", "60", "-png", str(pdf), str(tmp_path / "print")], check=True, timeout=60)
+
+
+def test_debtor_in_collective_proceedings_is_not_chased(tmp_path):
+    pf = make_portfolio(tmp_path)
+    (pf / "b-etoile" / "case.yaml").write_text(CASE_B + "debtor:\n  status: liquidation\n", encoding="utf-8")
+    r = report_of(pf)
+    b = next(x for x in r.rows if x.reference == "b-etoile")
+    assert b.collective and b.next_stage is None and "declare the claim" in b.next_reason
+    assert b.outstanding == D("1500.00")  # still counted: the claim is declared, not dropped
+    assert "procédure collective : déclarer la créance" in html_page(r, "pf")

@@ -180,12 +180,15 @@ def case_row(ci: CaseInput, at: date) -> CaseRow:
     recovered = tuple(sorted((d, a) for d, a in paid if first is not None and first <= d <= at))
     plan = ci.plan
     st = ci.statement
+    collective = bool(notes and notes.collective_proceedings)
+    if collective:  # no reminder: the claim is declared to the mandataire judiciaire (C. com. L622-24)
+        plan = PlanItem(ci.case.reference, None, None, None, "collective proceedings: declare the claim to the mandataire")
     return CaseRow(
         ci.case.reference, ci.case.debtor.name, ci.folder, tuple(buckets), disputed, st.outstanding, st.penalties,
         st.indemnities, st.total, sent[-1].stage if sent else None, plan.stage if plan else None,
         plan.due_on if plan else None, plan.reason if plan else "", first,
         sum((a for _, a in recovered), ZERO), recovered, tuple(rows),
-        collective=bool(notes and notes.collective_proceedings), closed=bool(notes and notes.closed),
+        collective=collective, closed=bool(notes and notes.closed),
     )
 
 

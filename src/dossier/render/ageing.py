@@ -45,6 +45,8 @@ def terminal_table(report: Ageing, invoices: bool = True) -> Any:
             t.add_row(r.reference, Text(r.error, style="red"), *[""] * (len(BUCKETS) + 4))
             continue
         nxt = f"{r.next_stage} {date_short(r.next_on)}" if r.next_stage and r.next_on else (r.next_stage or "—")
+        if r.collective:
+            nxt = "declare the claim"
         debtor = r.debtor + (" [collective proceedings]" if r.collective else "")
         t.add_row(Text(r.reference, style="bold"), debtor, *[money(b) if b else "" for b in r.buckets],
                   money(r.disputed) if r.disputed else "", money(r.total), r.stage or "—", nxt)
