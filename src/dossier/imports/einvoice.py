@@ -100,8 +100,10 @@ class _Doc:
 
     def origin(self, el) -> Origin:
         tree = self.root.getroottree()
-        xpath = tree.getpath(el) if el is not None else None
-        if xpath is not None:
+        xpath = None
+        if el is not None:
+            rel = tree.getelementpath(el)
+            xpath = f"/{self.root.tag}" + (f"/{rel}" if rel != "." and el is not self.root else "")
             for prefix, uri in NS.items():
                 xpath = xpath.replace(f"{{{uri}}}", f"{prefix}:")
         if self.inner:
