@@ -91,6 +91,7 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode("iso-8859-15"), "iso-8859-15"
 
 
+@lru_cache(maxsize=65536)
 def parse_amount(text: str) -> Decimal | None:
     """``"1437,12"``, ``" 000000000001437,12"``, ``"-12.5"``, ``"12,00-"`` → Decimal; None if
     not an amount. Thousands separators are not allowed in a FEC."""
@@ -183,6 +184,8 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
     needed_width = max([*g.values(), *amount_cols]) + 1
     raw: list[tuple] = []
     entry_revenue: set[tuple[str, str]] = set()
+    i_account, i_journal, i_entry = g["CompteNum"], g["JournalCode"], g["EcritureNum"]
+    i_edate, i_pdate = g["EcritureDate"], g["PieceDate"]
     for n, rowtext in enumerate(lines[1:], start=2):
         rowtext = rowtext.rstrip("\r")
         if not rowtext.strip():
@@ -194,14 +197,14 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
             hint = f"; a '{sep}' inside a label (EcritureLib, CompteLib…)?" if len(row) > width else ""
             r.fail(n, "", f"{len(row)} fields instead of {width}{hint} — fix this line in the export")
             continue
-        account = row[g["CompteNum"]].strip()
-        if account.startswith("7"):
-            entry_revenue.add((row[g["JournalCode"]].strip(), row[g["EcritureNum"]].strip()))
+        account = row[i_account].strip()
+        if account[:1] == "7":
+            entry_revenue.add((row[i_journal].strip(), row[i_entry].strip()))
         if not account.startswith(CUSTOMER_ACCOUNTS):
             continue
         amount = r.amount(row, cols, n)
-        edate = parse_date(row[g["EcritureDate"]])
-        pdate = parse_date(row[g["PieceDate"]]) if row[g["PieceDate"]].strip() else edate
+        edate = parse_date(row[i_edate])
+        pdate = parse_date(row[i_pdate]) if row[i_pdate].strip() else edate
         if edate is None or pdate is None:
             bad = "EcritureDate" if edate is None else "PieceDate"
             r.fail(n, bad, f"'{row[g[bad]].strip()}' is not a date (YYYYMMDD)")
@@ -222,6 +225,7 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
             key = ((row[g["CompAuxNum"]].strip() or account), let)
             balance[key] = balance.get(key, Decimal(0)) + amount
     out = []
+    i_ref, i_label = g["PieceRef"], g["EcritureLib"]
     names: dict[str, str] = {}  # one name per account: the first line's
     for n, row, account, amount, edate, pdate in raw:
         aux = row[g["CompAuxNum"]].strip() or account
@@ -234,10 +238,13 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
         name = names.get(aux)
         if name is None:
             name = names[aux] = clean_text(row[g["CompAuxLib"]]) or clean_text(row[g["CompteLib"]]) or aux
-        out.append(FecLine(n, journal, entry, edate, account, aux, name, clean_text(row[g["PieceRef"]]) or "",
-                           pdate, clean_text(row[g["EcritureLib"]]) or "", amount, let, kind,
+        out.append(FecLine(n, journal, entry, edate, account, aux, name, _clean(row[i_ref]) or "",
+                           pdate, _clean(row[i_label]) or "", amount, let, kind,
                            not let or balance[(aux, let)] != 0))
     return out
+
+
+_clean = lru_cache(maxsize=65536)(clean_text)
 
 
 def _number(line: FecLine) -> str:
@@ -266,9 +273,12 @@ def open_items(lines: list[FecLine], file_name: str, payment_days: int) -> Impor
                                                     origin=Origin(file_name, ln.line, via="fec"))
     for (acct, number), lns in invoices.items():
         first = lns[0]
-        issued = min(ln.piece_date for ln in lns)
-        amount = sum((ln.amount for ln in lns), Decimal(0))
-        settled = all(not ln.open for ln in lns)
+        if len(lns) == 1:
+            issued, amount, settled = first.piece_date, first.amount, not first.open
+        else:  # one invoice booked on several lines (e.g. instalments)
+            issued = min(ln.piece_date for ln in lns)
+            amount = sum((ln.amount for ln in lns), Decimal(0))
+            settled = all(not ln.open for ln in lns)
         items.append((debtors[acct], ImportedInvoice(
             number, issued, issued + timedelta(days=payment_days), amount,
             Origin(file_name, first.line, via="fec"), due_estimated=True, settled=settled)))
