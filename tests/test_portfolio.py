@@ -229,3 +229,13 @@ def test_enrich_offline_changes_nothing(tmp_path, monkeypatch):
     code, out, err = invoke("enrich", str(pf))
     assert code == 0 and "dupont: offline" in out and "could not be reached" in err
     assert (pf / "dupont" / "imported.yaml").read_text(encoding="utf-8") == before
+
+
+def test_portfolio_only_settings_are_checked(tmp_path):
+    pf = make_portfolio(tmp_path, portfolio=PORTFOLIO.replace("default_payment_days: 45", "default_payment_days: soon")
+                        + "report: {sales_last_91_days: lots}\n")
+    result = check_portfolio(pf, AT)
+    fields = {p.field: p.message for p in result.problems if p.file.endswith("portfolio.yaml")}
+    assert "is not a number of days" in fields["terms.default_payment_days"]
+    assert "is not an amount above zero" in fields["report.sales_last_91_days"]
+    assert load_portfolio(pf).default_payment_days == 30

@@ -147,7 +147,7 @@ def check_portfolio(path: str | Path, at: date | None = None) -> PortfolioCheck:
     pf = load_portfolio(path)
     cases = tuple(iter_cases(pf, at))
     seen: set[tuple] = set()
-    problems: list[Problem] = []
+    problems: list[Problem] = settings_problems(pf)
     for c in cases:
         for p in c.problems:
             key = (p.file, p.line, p.field, p.message, p.severity)
@@ -156,6 +156,21 @@ def check_portfolio(path: str | Path, at: date | None = None) -> PortfolioCheck:
             seen.add(key)
             problems.append(p)
     return PortfolioCheck(pf, cases, tuple(problems))
+
+
+def settings_problems(pf: Portfolio) -> list[Problem]:
+    """Problems of the portfolio-only settings (the case keys are checked with each case)."""
+    out = []
+    label = str(pf.file)
+    terms = pf.settings.get("terms")
+    days = terms.get("default_payment_days") if isinstance(terms, dict) else None
+    if days is not None and not (isinstance(days, int) and not isinstance(days, bool) and 0 <= days <= 365):
+        out.append(Problem(label, None, "terms.default_payment_days", f"{days!r} is not a number of days between 0 and 365"))
+    report = pf.settings.get("report")
+    sales = report.get("sales_last_91_days") if isinstance(report, dict) else None
+    if sales is not None and (pf.sales_last_91_days is None or pf.sales_last_91_days <= 0):
+        out.append(Problem(label, None, "report.sales_last_91_days", f"{sales!r} is not an amount above zero"))
+    return out
 
 
 _SLUG = re.compile(r"[^A-Za-z0-9]+")

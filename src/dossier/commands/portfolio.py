@@ -22,7 +22,7 @@ def check_portfolio_command(path: str, at: date) -> None:
     warnings = len(result.problems) - result.errors
     summary = (f"{len(result.cases)} case(s): {ok} ok, {len(bad)} with errors"
                + (f", {warnings} warning(s)" if warnings else ""))
-    if bad:
+    if bad or result.errors:
         click.echo(f"{result.errors} error(s) in {path}: {summary}", err=True)
         click.get_current_context().exit(2)
     click.echo(f"ok: {summary}")
