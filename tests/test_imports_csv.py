@@ -173,6 +173,10 @@ def test_rerun_closes_what_the_newer_export_no_longer_lists(tmp_path):
     assert [i.number for i in case.invoices] == ["FA0002"]
     assert [(p.amount, p.invoice) for p in case.payments] == [(D("500.00"), "FA0002")]
     assert notes.invoice_status == {"FA0001": "closed", "FA0002": "open"}
+    data = yaml.safe_load((pf / "boulangerie-dupont" / "imported.yaml").read_text(encoding="utf-8"))
+    assert data["payments"] == [{"id": "csv-paid-FA0002", "date": date(2026, 3, 31), "date_estimated": True,
+                                 "amount": "500.00", "invoice": "FA0002", "reference": "déjà payé selon l'export",
+                                 "source": {"file": "v2.csv", "line": 2, "via": "csv"}}]
 
 
 def test_amounts_and_dates():

@@ -245,6 +245,8 @@ class _CaseMerge:
     def record_yaml(self, it: ImportedPayment | ImportedCreditNote) -> dict:
         if isinstance(it, ImportedPayment):
             rec: dict[str, Any] = {"id": it.id, "date": it.date, "amount": _amount(it.amount)}
+            if it.date_estimated:
+                rec["date_estimated"] = True
             if it.invoice:
                 rec["invoice"] = it.invoice
             if it.reference:
