@@ -239,3 +239,11 @@ def test_portfolio_only_settings_are_checked(tmp_path):
     assert "is not a number of days" in fields["terms.default_payment_days"]
     assert "is not an amount above zero" in fields["report.sales_last_91_days"]
     assert load_portfolio(pf).default_payment_days == 30
+
+
+def test_a_line_quoted_in_a_message_is_the_real_line(tmp_path):
+    pf = make_portfolio(tmp_path, "invoices:\n  - {number: H1, issued: 2026-03-01, due: 2026-03-31, amount_incl_tax: '5.00'}\n"
+                                  "  - {number: H1, issued: 2026-03-01, due: 2026-03-31, amount_incl_tax: '6.00'}\n")
+    case, problems = check_case(pf / "dupont", AT)
+    (p,) = [p for p in problems if "appears twice" in p.message]
+    assert p.file.endswith("case.yaml") and p.line == 3 and p.message.endswith("(first at line 2)")

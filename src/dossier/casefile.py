@@ -721,9 +721,16 @@ class _LayeredReader(_Reader):
 
     def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
         file, real = self.where(line)
+        message = re.sub(r"(?<=at line )(\d+)", lambda m: self._line_ref(int(m.group(1)), file), message)
         if message == "missing (required)" and file.endswith(IMPORTED_FILE):
             message = "missing (required): the export does not give it; write it in case.yaml"
         self.problems.append(Problem(file, real, path, message, severity))
+
+
+    def _line_ref(self, line: int, here: str) -> str:
+        """A line number quoted in a message ("first at line N"), as the user sees it."""
+        file, real = self.where(line)
+        return str(real) if file == here else f"{real} of {file}"
 
 
 class _LayeredBuilder(_Builder):
