@@ -703,6 +703,9 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
     import yaml
 
     at = at or date.today()
+    if has_layers(path):  # a case of a portfolio, or one made by an importer
+        case, problems, _ = check_case_layers(path, at)
+        return case, problems
     root, yml = case_file_path(path)
     label = str(Path(path) / CASE_FILE) if Path(path).is_dir() else str(path)
     if not yml.is_file():
@@ -747,3 +750,386 @@ def load_case(path: str | Path, at: date | None = None) -> Case:
     if case is None:
         raise CaseFileError(problems)
     return case
+
+
+# --- layers: portfolio.yaml < imported.yaml < case.yaml ---------------------------------
+#
+# A case of a portfolio is read from up to three files, lowest precedence first: the
+# portfolio's shared settings, what the importers wrote, then the hand-written case.yaml.
+# They are merged as YAML node trees, so every value keeps the file and line it came from.
+
+PORTFOLIO_FILE = "portfolio.yaml"
+IMPORTED_FILE = "imported.yaml"
+#: lines of the n-th layer are numbered from n * _LAYER_LINES while the merged tree is read
+_LAYER_LINES = 10**7
+#: record lists merged by identity; every other list is replaced whole by the higher layer
+RECORD_LISTS = ("invoices", "credit_notes", "payments")
+#: keys of a record that only the layers know (consumed before the case schema is applied)
+RECORD_META = ("status", "source", "due_estimated", "id", "terms_text", "penalty_note", "date_estimated")
+#: an invoice, payment or credit note with one of these statuses is left out of the case
+CLOSED_STATUSES = ("paid", "closed", "ignored")
+#: statuses an importer or a person may write on a record
+RECORD_STATUSES = ("open", "disputed", *CLOSED_STATUSES)
+#: portfolio.yaml keys that are not case keys (read by portfolio.py, the batch, the report)
+PORTFOLIO_ONLY = ("smtp_profile", "print_profile", "report", "batch", "enrich", "imports")
+TERMS_PORTFOLIO_ONLY = ("default_payment_days",)
+#: imported.yaml keys that are the importer's own bookkeeping (how it finds the case again)
+IMPORTED_ONLY = ("import",)
+#: debtor keys written by `dossier enrich`
+DEBTOR_META = ("status", "status_source", "checked")
+#: debtor statuses that stop the chase: the claim is declared to the mandataire instead
+COLLECTIVE_STATUSES = ("sauvegarde", "redressement", "liquidation")
+
+
+@dataclass(frozen=True)
+class LayerNotes:
+    """What the layers say beyond the case model: record statuses and provenance."""
+
+    #: invoice number -> status ("open", "disputed", "paid", "closed", "ignored")
+    invoice_status: dict[str, str]
+    #: invoice numbers whose due date is the importer's estimate, not yet confirmed
+    due_estimated: frozenset[str]
+    #: invoice number -> where the importer read it ("export.fec:1234", "f.pdf#/...")
+    imported_from: dict[str, str]
+    #: debtor status written by `dossier enrich` ("active", "closed", "redressement"...)
+    debtor_status: str | None
+    #: files read, lowest precedence first
+    files: tuple[str, ...]
+    #: (date, amount) of payments left out with their closed invoice: money recovered all the same
+    closed_payments: tuple[tuple[date, Decimal], ...] = ()
+
+    @property
+    def closed(self) -> bool:
+        """Every invoice is closed (paid, closed or ignored): nothing left to chase."""
+        return bool(self.invoice_status) and all(s in CLOSED_STATUSES for s in self.invoice_status.values())
+
+    @property
+    def collective_proceedings(self) -> bool:
+        return self.debtor_status in COLLECTIVE_STATUSES
+
+
+def portfolio_of(case_root: Path) -> Path | None:
+    """The portfolio folder holding ``case_root`` (its parent with a portfolio.yaml), or None."""
+    parent = case_root.parent
+    return parent if (parent / PORTFOLIO_FILE).is_file() else None
+
+
+def has_layers(path: str | Path) -> bool:
+    """True when the case is read from more than its case.yaml."""
+    root, _ = case_file_path(path)
+    return (root / IMPORTED_FILE).is_file() or portfolio_of(root) is not None
+
+
+class _LayeredReader(_Reader):
+    """A reader whose line numbers say which layer file they belong to."""
+
+    def __init__(self, labels: list[str], root: Path):
+        super().__init__(labels[-1], root)
+        self.labels = labels
+
+    def where(self, line: int | None) -> tuple[str, int | None]:
+        if line is None:
+            return self.file, None
+        k, real = divmod(line, _LAYER_LINES)
+        return (self.labels[k], real) if k < len(self.labels) else (self.file, line)
+
+    def problem(self, line: int | None, path: str, message: str, severity: str = "error") -> None:
+        file, real = self.where(line)
+        message = re.sub(r"(?<=at line )(\d+)", lambda m: self._line_ref(int(m.group(1)), file), message)
+        if message == "missing (required)" and file.endswith(IMPORTED_FILE):
+            message = "missing (required): the export does not give it; write it in case.yaml"
+        self.problems.append(Problem(file, real, path, message, severity))
+
+
+    def _line_ref(self, line: int, here: str) -> str:
+        """A line number quoted in a message ("first at line N"), as the user sees it."""
+        file, real = self.where(line)
+        return str(real) if file == here else f"{real} of {file}"
+
+
+class _LayeredBuilder(_Builder):
+    def source(self, d: dict[str, Value] | None, path: str, line: int | None) -> Source:
+        file, real = self.r.where(line)  # type: ignore[attr-defined]
+        return Source(file, real, path)
+
+
+def _compose_layer(file: Path, label: str, k: int) -> tuple[Any, Problem | None]:
+    """The node tree of one layer file, its marks renumbered for layer ``k``."""
+    import yaml
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        return None, Problem(label, None, "", f"not UTF-8 text (byte {e.start}): save the file as UTF-8")
+    except OSError as e:
+        return None, Problem(label, None, "", f"cannot read: {e.strerror}")
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None) or getattr(e, "context_mark", None)
+        msg = " ".join(x for x in (getattr(e, "context", None), getattr(e, "problem", None)) if x) or str(e)
+        return None, Problem(label, mark.line + 1 if mark else None, "", f"YAML syntax error: {msg}")
+    if node is None:
+        return None, None
+    if not isinstance(node, yaml.MappingNode):
+        return None, Problem(label, 1, "(top level)", f"expected a mapping of keys, got {_describe(node)}")
+    stack = [node]
+    seen: set[int] = set()
+    while stack:  # iterative: a deep file cannot exhaust the recursion limit
+        n = stack.pop()
+        if id(n) in seen:  # an alias (*ref) is the same node: renumber it once
+            continue
+        seen.add(id(n))
+        m = n.start_mark
+        n.start_mark = yaml.Mark(label, 0, m.line + k * _LAYER_LINES, m.column, None, None)
+        if isinstance(n, yaml.MappingNode):
+            for kn, vn in n.value:
+                stack.extend((kn, vn))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return node, None
+
+
+def _key_text(node) -> str | None:
+    import yaml
+
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else None
+
+
+def _field(node, key: str):
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            if _key_text(k) == key:
+                return v
+    return None
+
+
+def _scalar(node, key: str) -> str | None:
+    import yaml
+
+    v = _field(node, key)
+    return str(v.value).strip() if isinstance(v, yaml.ScalarNode) and not _is_null(v) else None
+
+
+def _record_id(list_key: str, node) -> Any:
+    """The identity of a record: invoices and credit notes by number, payments by ``id``
+    or by (date, amount, invoice)."""
+    if list_key != "payments":
+        return _scalar(node, "number")
+    if _scalar(node, "id"):
+        return ("id", _scalar(node, "id"))
+    amount = _scalar(node, "amount")
+    try:
+        amount = str(Decimal(str(amount)).quantize(Decimal("0.01"))) if amount is not None else None
+    except InvalidOperation:
+        pass
+    return (_scalar(node, "date"), amount, _scalar(node, "invoice"))
+
+
+def _merge_records(list_key: str, lower, higher):
+    import yaml
+
+    out = list(lower.value)
+    index: dict[Any, int] = {}
+    for n, rec in enumerate(out):
+        rid = _record_id(list_key, rec) if isinstance(rec, yaml.MappingNode) else None
+        if rid is not None and rid not in index:
+            index[rid] = n
+    for rec in higher.value:
+        rid = _record_id(list_key, rec) if isinstance(rec, yaml.MappingNode) else None
+        if rid is not None and rid in index:
+            merged = _merge_nodes(out[index[rid]], rec, "")
+            if list_key == "invoices" and _field(rec, "due") is not None and _field(rec, "due_estimated") is None:
+                merged.value = [(k, v) for k, v in merged.value if _key_text(k) != "due_estimated"]
+            out[index[rid]] = merged
+        else:
+            out.append(rec)
+    return yaml.SequenceNode(higher.tag, out, higher.start_mark, higher.end_mark, higher.flow_style)
+
+
+def _merge_nodes(lower, higher, path: str):
+    """Mappings merge key by key (the higher layer wins, recursively); record lists by
+    identity; anything else is replaced whole by the higher layer."""
+    import yaml
+
+    if isinstance(lower, yaml.MappingNode) and isinstance(higher, yaml.MappingNode):
+        first_lower = {}
+        for k, v in lower.value:
+            first_lower.setdefault(_key_text(k), v)
+        higher_keys = {_key_text(k) for k, _ in higher.value}
+        value = [(k, v) for k, v in lower.value if _key_text(k) not in higher_keys]
+        done: set[str | None] = set()
+        for k, v in higher.value:
+            key = _key_text(k)
+            if key in first_lower and key not in done and key is not None:
+                v = _merge_nodes(first_lower[key], v, f"{path}.{key}" if path else key)
+            done.add(key)
+            value.append((k, v))
+        return yaml.MappingNode(higher.tag, value, higher.start_mark, higher.end_mark, higher.flow_style)
+    if path in RECORD_LISTS and isinstance(lower, yaml.SequenceNode) and isinstance(higher, yaml.SequenceNode):
+        return _merge_records(path, lower, higher)
+    if _is_null(higher) and path in RECORD_LISTS:
+        return lower
+    return higher
+
+
+def _drop_keys(node, keys: tuple[str, ...]) -> None:
+    import yaml
+
+    if isinstance(node, yaml.MappingNode):
+        node.value = [(k, v) for k, v in node.value if _key_text(k) not in keys]
+
+
+def _portfolio_layer(node, portfolio: Path) -> None:
+    """Keys of portfolio.yaml that are not case keys are dropped; its templates folder is
+    made absolute (it is relative to the portfolio, not to the case)."""
+    import yaml
+
+    _drop_keys(node, PORTFOLIO_ONLY)
+    _drop_keys(_field(node, "terms"), TERMS_PORTFOLIO_ONLY)
+    tpl = _field(node, "templates")
+    if isinstance(tpl, yaml.ScalarNode) and not _is_null(tpl):
+        tpl.value = str((portfolio / str(tpl.value)).resolve())
+
+
+def _consume_meta(root, reader: _LayeredReader) -> LayerNotes:
+    """Reads and removes the layer-only keys (status, source, due_estimated, id) and leaves
+    closed records out of the tree the case schema reads."""
+    import yaml
+
+    status: dict[str, str] = {}
+    estimated: set[str] = set()
+    origin: dict[str, str] = {}
+    closed_invoices: set[str] = set()
+    closed_payments: list[tuple[date, Decimal]] = []
+    invoices = _field(root, "invoices")
+    statuses = [(_scalar(r, "status") or "open").lower() for r in getattr(invoices, "value", None) or []
+                if isinstance(r, yaml.MappingNode)]
+    # a settled case still reads (nothing outstanding) rather than failing for want of an invoice
+    keep_closed = bool(statuses) and all(s in CLOSED_STATUSES for s in statuses)
+    for list_key in RECORD_LISTS:
+        lst = _field(root, list_key)
+        if not isinstance(lst, yaml.SequenceNode):
+            continue
+        kept = []
+        for n, rec in enumerate(lst.value):
+            if not isinstance(rec, yaml.MappingNode):
+                kept.append(rec)
+                continue
+            st = (_scalar(rec, "status") or "open").lower()
+            if st not in RECORD_STATUSES:
+                reader.problem(_field(rec, "status").start_mark.line + 1, f"{list_key}[{n}].status",
+                               f"'{st}' is not one of: {', '.join(RECORD_STATUSES)}")
+            number = _scalar(rec, "number")
+            if list_key == "invoices" and number:
+                status[number] = st
+                src = _field(rec, "source")
+                if src is not None:
+                    origin[number] = _source_text(src)
+                if (_scalar(rec, "due_estimated") or "").lower() == "true" and st not in CLOSED_STATUSES:
+                    estimated.add(number)
+                    due = _field(rec, "due")
+                    line = (due or rec).start_mark.line + 1
+                    where = f" (read from {origin[number]})" if number in origin else ""
+                    reader.problem(line, f"{list_key}[{n}].due", f"due date of {number} estimated from its date and the "
+                                   f"default payment terms{where}: confirm it by writing `- {{number: {number}, due: YYYY-MM-DD}}` "
+                                   "under invoices in case.yaml", "warning")
+                if st in CLOSED_STATUSES:
+                    closed_invoices.add(number)
+            _drop_keys(rec, RECORD_META)
+            closed = st in CLOSED_STATUSES or (list_key != "invoices" and _scalar(rec, "invoice") in closed_invoices)
+            if closed and not (keep_closed and st != "ignored"):
+                if list_key == "payments" and st != "ignored":
+                    _closed_payment(rec, closed_payments)
+                continue
+            kept.append(rec)
+        lst.value = kept
+    debtor = _field(root, "debtor")
+    dstatus = _scalar(debtor, "status")
+    if dstatus and dstatus.lower() in COLLECTIVE_STATUSES:
+        reader.problem(_field(debtor, "status").start_mark.line + 1, "debtor.status",
+                       f"the debtor is in {dstatus.lower()} proceedings: the claim is declared to the mandataire judiciaire "
+                       "(C. com. L622-24, within two months of the BODACC notice), not chased with reminders", "warning")
+    elif dstatus and dstatus.lower() == "closed":
+        reader.problem(_field(debtor, "status").start_mark.line + 1, "debtor.status",
+                       "the company directory lists this debtor as closed (cessée)", "warning")
+    _drop_keys(debtor, DEBTOR_META + ("source",))
+    return LayerNotes(status, frozenset(estimated), origin, dstatus.lower() if dstatus else None, tuple(reader.labels),
+                      tuple(closed_payments))
+
+
+def _closed_payment(rec, out: list[tuple[date, Decimal]]) -> None:
+    try:
+        out.append((date.fromisoformat(_scalar(rec, "date") or ""), Decimal(_scalar(rec, "amount") or "")))
+    except (ValueError, InvalidOperation):
+        pass  # a malformed record of a closed invoice: not counted
+
+
+def _source_text(node) -> str:
+    import yaml
+
+    if isinstance(node, yaml.ScalarNode):
+        return str(node.value)
+    file, line, xpath = _scalar(node, "file"), _scalar(node, "line"), _scalar(node, "xpath")
+    return f"{file or '?'}{':' + line if line else ''}{'#' + xpath if xpath else ''}"
+
+
+def _layer_files(path: str | Path) -> list[tuple[Path, str]]:
+    """(file, label) of each existing layer, lowest precedence first."""
+    import os
+
+    root, yml = case_file_path(path)
+    base = Path(path) if Path(path).is_dir() else Path(path).parent
+    out = []
+    pf = portfolio_of(root)
+    if pf is not None:
+        out.append((pf / PORTFOLIO_FILE, os.path.normpath(os.path.join(base, os.pardir, PORTFOLIO_FILE))))
+    if (root / IMPORTED_FILE).is_file():
+        out.append((root / IMPORTED_FILE, str(base / IMPORTED_FILE)))
+    out.append((yml, str(base / CASE_FILE)))
+    return out
+
+
+def check_case_layers(path: str | Path, at: date | None = None) -> tuple[Case | None, list[Problem], LayerNotes | None]:
+    """Validate a case read from its layers (portfolio.yaml, imported.yaml, case.yaml):
+    the case (None if any error), every problem with its own file and line, and the notes
+    the layers carry (record statuses, estimated due dates, debtor status)."""
+    at = at or date.today()
+    root, _ = case_file_path(path)
+    if not root.is_dir():
+        return None, [Problem(str(path), None, "", "case folder not found")], None
+    files = _layer_files(path)
+    labels = [label for _, label in files]
+    reader = _LayeredReader(labels, root)
+    merged = None
+    problems: list[Problem] = []
+    for k, (file, label) in enumerate(files):
+        if not file.is_file():
+            if file.name == CASE_FILE and len(files) == 1:
+                problems.append(Problem(label, None, "", f"no {CASE_FILE} in this folder"))
+            continue
+        node, problem = _compose_layer(file, label, k)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        if node is None:
+            continue
+        if file.name == PORTFOLIO_FILE:
+            _portfolio_layer(node, file.parent)
+        elif file.name == IMPORTED_FILE:
+            _drop_keys(node, IMPORTED_ONLY)
+        merged = node if merged is None else _merge_nodes(merged, node, "")
+    if problems:
+        return None, problems, None
+    if merged is None:
+        return None, [Problem(labels[-1], 1, "", "the case file is empty")], None
+    notes = _consume_meta(merged, reader)
+    data = reader.read(merged, CASE, "")
+    if not isinstance(data, dict):
+        return None, reader.problems, notes
+    case = _LayeredBuilder(reader, data, at).build()
+    order = {label: n for n, label in enumerate(labels)}
+    problems = sorted(reader.problems, key=lambda p: (order.get(p.file, 0), p.line or 0, p.field))
+    return case, problems, notes

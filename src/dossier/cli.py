@@ -22,6 +22,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "letter": ("dossier.commands.letter", "letter", "Write (and optionally send) the document of one stage."),
     "plan": ("dossier.commands.letter", "plan", "What is due next, per case, and why."),
     "bundle": ("dossier.commands.bundle", "bundle", "The court or bailiff dossier: one indexed PDF."),
+    "import": ("dossier.commands.imports", "import_", "Cases from the books: FEC, Factur-X/UBL/CII e-invoices, CSV exports."),
+    "report": ("dossier.commands.portfolio", "report", "The balance âgée of a portfolio: terminal, HTML or CSV."),
+    "enrich": ("dossier.commands.portfolio", "enrich", "Check debtors against the public company directory (optional, online)."),
 }
 
 

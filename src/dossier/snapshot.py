@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
-from dossier.casefile import check_case
+from dossier.casefile import LayerNotes, check_case, check_case_layers, has_layers
 from dossier.errors import CaseFileError, JournalError, Problem, RateTableError
 from dossier.journal import JournalEntry, read_journal
 from dossier.ladder import History, PlanItem, all_notices, history, next_step
@@ -63,6 +63,9 @@ class CaseState:
     court: CourtChoice
     #: warnings of the case file (``file:line: field: message``)
     problems: tuple[Problem, ...] = ()
+    #: what an imported case's layers say beyond the model (record statuses, estimated due
+    #: dates, the debtor's status); None for a hand-written case
+    notes: LayerNotes | None = None
 
     @property
     def notices(self) -> tuple[Notice, ...]:
@@ -108,6 +111,7 @@ def build_state(
     journal: Iterable[JournalEntry] = (),
     *,
     problems: Iterable[Problem] = (),
+    notes: LayerNotes | None = None,
     deadline_days: int = 8,
 ) -> CaseState:
     """The snapshot of an already loaded ``case`` (no I/O). ``rates`` None: no décompte,
@@ -142,6 +146,7 @@ def build_state(
         plan=step,
         court=court_for_case(full),
         problems=tuple(problems),
+        notes=notes,
     )
 
 
@@ -158,14 +163,23 @@ def open_case(
     user's rate file; ``load_rates_if_none=False`` plans without a décompte. Raises
     :class:`~dossier.errors.CaseFileError` with every problem of an unusable case file,
     :class:`~dossier.errors.JournalError` for a damaged journal."""
-    case, problems = check_case(path, at)
+    case, problems, notes = read_case(path, at)
     if case is None or any(p.severity == "error" for p in problems):
         raise CaseFileError(problems)
     if rates is None and load_rates_if_none:
         from dossier.law.rates import load_rates
 
         rates = load_rates()
-    return build_state(case, at, rates, read_journal(case), problems=problems, deadline_days=deadline_days)
+    return build_state(case, at, rates, read_journal(case), problems=problems, notes=notes, deadline_days=deadline_days)
+
+
+def read_case(path: str | Path, at: date) -> tuple[Case | None, list[Problem], LayerNotes | None]:
+    """The case file (or the layers of an imported or portfolio case) read and checked:
+    the case (None with any error), every problem, and the layers' notes."""
+    if has_layers(path):
+        return check_case_layers(path, at)
+    case, problems = check_case(path, at)
+    return case, problems, None
 
 
 def check_case_folder(
@@ -175,7 +189,7 @@ def check_case_folder(
     journal, every unusable evidence file (each opened as the dossier would open it), a
     missing rate and the décompte's warnings. Returns the snapshot (None when the case
     cannot be used) and the problems, errors and warnings together."""
-    case, problems = check_case(path, at)
+    case, problems, notes = read_case(path, at)
     if case is None or any(p.severity == "error" for p in problems):
         return None, problems
     try:
@@ -186,7 +200,7 @@ def check_case_folder(
         from dossier.law.rates import load_rates
 
         rates = load_rates()
-    state = build_state(case, at, rates, entries, problems=problems)
+    state = build_state(case, at, rates, entries, problems=problems, notes=notes)
     out = list(problems)
     if evidence:
         from dossier.bundle.exhibits import evidence_problems

@@ -16,7 +16,8 @@ from dossier.commands.common import at_option, case_argument, rates_option, reso
 @at_option
 @rates_option
 def check(case: str, at, rates_files: tuple[str, ...]) -> None:
-    """Validate the case folder CASE (or its case.yaml) and list every problem.
+    """Validate the case folder CASE (or its case.yaml), or every case of a portfolio
+    folder, and list every problem.
 
     Checks the case file (keys, types, dates, amounts, SIREN/SIRET/VAT/IBAN/BIC
     checksums), the journal, and opens every evidence file as the dossier would (PDF
@@ -25,9 +26,15 @@ def check(case: str, at, rates_files: tuple[str, ...]) -> None:
     usable, 2 when it has errors.
     """
     from dossier.law.rates import load_rates
+    from dossier.portfolio import is_portfolio
     from dossier.snapshot import check_case_folder
 
-    state, problems = check_case_folder(case, resolve_at(at), load_rates(rates_files))
+    at = resolve_at(at)
+    if is_portfolio(case):  # a folder of case folders: every case, every problem at once
+        from dossier.commands.portfolio import check_portfolio_command
+
+        return check_portfolio_command(case, at, load_rates(rates_files))
+    state, problems = check_case_folder(case, at, load_rates(rates_files))
     for p in problems:
         click.echo(str(p), err=p.severity == "error")
     errors = [p for p in problems if p.severity == "error"]
