@@ -32,7 +32,9 @@ from typing import Any, Iterable
 
 from dossier.errors import JournalError
 
-STATUSES = ("generated", "sent")
+#: "printed": in a print job, not yet posted; "discarded": a print job thrown away before
+#: its deposit; "received": the signed avis de réception of a registered letter
+STATUSES = ("generated", "sent", "printed", "discarded", "received")
 JOURNAL_NAME = "journal.jsonl"
 
 
@@ -388,4 +390,18 @@ def with_journal(case: Any, entries: Iterable[JournalEntry] | None = None) -> An
 
     entries = read_journal(case) if entries is None else tuple(entries)
     return dataclasses.replace(case, notices=all_notices(case, entries))
+
+
+def receipt_of(sent: JournalEntry, entries: Iterable[JournalEntry]) -> JournalEntry | None:
+    """The "received" entry (signed avis de réception) of the registered letter ``sent``:
+    same stage, same registered number when both have one, received on or after it was
+    sent. Its ``date`` is the notice's received date (what starts a consumer's legal
+    interest and the mise en demeure's deadline), its first file the AR."""
+    for e in entries:
+        if e.status != "received" or e.stage != sent.stage or e.date < sent.date:
+            continue
+        if sent.lrar_number and e.lrar_number and sent.lrar_number.replace(" ", "") != e.lrar_number.replace(" ", ""):
+            continue
+        return e
+    return None
 
