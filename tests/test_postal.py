@@ -4,18 +4,19 @@ check in ``dossier check``, and the ``dossier post`` commands on a built print j
 from __future__ import annotations
 
 import dataclasses
-import json
 import shutil
-from datetime import date
-from pathlib import Path
 
 import pytest
+from helpers import SAMPLES, invoke
 
 from dossier.errors import Problem
 from dossier.model import Address, Party, Person
-from dossier.postal.address import MAX_CHARS, AddressError, address_problems, format_address
-
-from helpers import SAMPLES, invoke
+from dossier.postal.address import (
+    MAX_CHARS,
+    AddressError,
+    address_problems,
+    format_address,
+)
 
 
 def company(name, lines, pc, city, country="FR", legal_form=None, rep=None):

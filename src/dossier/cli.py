@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "letter": ("dossier.commands.letter", "letter", "Write (and optionally send) the document of one stage."),
     "plan": ("dossier.commands.letter", "plan", "What is due next, per case, and why."),
     "bundle": ("dossier.commands.bundle", "bundle", "The court or bailiff dossier: one indexed PDF."),
+    "post": ("dossier.commands.post", "post", "Print jobs after printing: deposit, discard, avis de réception."),
 }
 
 

@@ -470,3 +470,20 @@ def record_printed(job: PrintJob) -> None:
             stage=lt.stage, date=lt.letter_date or job.at.date(), channel=lt.channel, status="printed",
             recipient=lt.debtor_name, files=files, invoices=lt.invoices, amount=lt.amount,
             lrar_number=p.number, note=batch_note(job.batch_id, p.sequence)))
+
+
+def letter_for(case: Any, stage: str, pdf: bytes, at: date, *, file: Path | None = None,
+               registered: bool | None = None, receipt: bool = True, level: str = "R1",
+               invoices: tuple[str, ...] = (), amount: str | None = None) -> PaperLetter:
+    """The :class:`PaperLetter` of a rendered letter of ``case`` (a :class:`dossier.model.Case`):
+    destination and window block from the debtor (NF Z10-011), registered when the stage
+    is the mise en demeure unless told otherwise."""
+    from dossier.postal.address import format_address
+
+    debtor = case.debtor
+    registered = stage == "mise-en-demeure" if registered is None else registered
+    return PaperLetter(
+        case_reference=case.reference, case_root=Path(case.root), debtor_name=debtor.name, stage=stage,
+        country=(debtor.address.country or "FR").upper(), postcode=debtor.address.postal_code, pdf=pdf,
+        registered=registered, receipt=registered and receipt, level=level, address=format_address(debtor),
+        letter_date=at, file=file, invoices=invoices, amount=amount)
