@@ -4,12 +4,16 @@ check in ``dossier check``, and the ``dossier post`` commands on a built print j
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import shutil
+from datetime import date, datetime, timezone
 
 import pytest
-from helpers import SAMPLES, invoke
+from helpers import AT, SAMPLES, invoke, make_case
 
 from dossier.errors import Problem
+from dossier.journal import as_notices, read_journal, receipt_of
 from dossier.model import Address, Party, Person
 from dossier.postal.address import (
     MAX_CHARS,
@@ -17,6 +21,8 @@ from dossier.postal.address import (
     address_problems,
     format_address,
 )
+from dossier.postal.batch import awaiting_deposit
+from dossier.postal.printjob import PrintProfile, build_print_job, letter_for
 
 
 def company(name, lines, pc, city, country="FR", legal_form=None, rep=None):
@@ -118,3 +124,121 @@ def test_dossier_check_names_the_field_and_the_line(tmp_path):
 def test_problem_records_are_file_line_field():
     p = address_problems(company("X" * 40, ["1 rue A"], "75001", "Paris"), lines={"debtor.name": 7})
     assert p == [Problem("case.yaml", 7, "debtor.name", p[0].message)]
+
+
+# --------------------------------------------------------------------------- dossier post
+
+
+@pytest.fixture(scope="module")
+def mise_en_demeure_pdf(tmp_path_factory, rates):
+    """One real mise en demeure of helpers.make_case (every case below has its debtor)."""
+    from dossier.law.penalties import compute_statement
+    from dossier.letters import render_stage
+
+    case = make_case(tmp_path_factory.mktemp("render") / "c")
+    return render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates), formats=("pdf",)).files["mise-en-demeure.pdf"]
+
+
+def _job(tmp_path, pdf, n=3):
+    letters = []
+    for k in range(n):
+        case = dataclasses.replace(make_case(tmp_path / f"case{k}"), reference=f"AM-{k}")
+        file = case.root / "out" / "mise-en-demeure.pdf"
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_bytes(pdf)
+        # the second letter is an ordinary one (a debtor without email, say)
+        letters.append(letter_for(case, "mise-en-demeure", pdf, AT, file=file, registered=k != 1,
+                                  invoices=("F2026-014",), amount="5230.55"))
+    return build_print_job(letters, tmp_path / "batch", PrintProfile(), batch_id="b1",
+                           at=datetime(2026, 6, 15, 17, tzinfo=timezone.utc))
+
+
+def _journal_lines(job):
+    return {p.letter.case_reference: (p.letter.case_root / "journal.jsonl").read_text(encoding="utf-8") for p in job.letters}
+
+
+def test_confirm_records_one_sent_per_letter_and_a_confirmed_batch_is_immutable(tmp_path, mise_en_demeure_pdf):
+    job = _job(tmp_path, mise_en_demeure_pdf)
+    for p in job.letters:  # printed is not posted: nothing for the ladder yet
+        assert as_notices(p.letter.case_root) == ()
+    numbers = tmp_path / "numbers.csv"
+    numbers.write_text("sequence,number\n1,1A 123 456 7890 1\nAM-2,1a12345678902\n", encoding="utf-8")
+    code, out, err = invoke("post", "confirm", job.folder, "--date", "2026-06-16", "--numbers", numbers)
+    assert code == 0, err
+    assert "3 letter(s) recorded as sent" in out
+    expected = {"AM-0": "1A 123 456 7890 1", "AM-1": None, "AM-2": "1A 123 456 7890 2"}
+    for p in job.letters:
+        sent = [e for e in read_journal(p.letter.case_root) if e.status == "sent"]
+        assert len(sent) == 1
+        assert sent[0].date == date(2026, 6, 16) and sent[0].stage == "mise-en-demeure"
+        assert sent[0].channel == ("lrar" if p.letter.registered else "letter")
+        assert sent[0].lrar_number == expected[p.letter.case_reference]
+        assert sent[0].files[0].sha256 == p.letter.sha256 and sent[0].invoices == ("F2026-014",)
+        # the ladder and the décompte see the notice from its deposit date
+        notices = as_notices(p.letter.case_root)
+        assert [(n.stage, n.date) for n in notices] == [("mise-en-demeure", date(2026, 6, 16))]
+    batch = json.loads((job.folder / "batch.json").read_text(encoding="utf-8"))
+    assert batch["state"] == "confirmed" and batch["deposited"] == "2026-06-16"
+    before = _journal_lines(job)
+    code, _, err = invoke("post", "confirm", job.folder, "--date", "2026-06-17")
+    assert code == 2 and "immutable" in err
+    code, _, err = invoke("post", "discard", job.folder)
+    assert code == 2 and "immutable" in err
+    assert _journal_lines(job) == before
+
+
+def test_numbers_file_errors_name_the_line(tmp_path, mise_en_demeure_pdf):
+    job = _job(tmp_path, mise_en_demeure_pdf, n=2)
+    bad = tmp_path / "numbers.csv"
+    bad.write_text("1,1A 123 456 7890 1\n2,12345\n", encoding="utf-8")
+    code, _, err = invoke("post", "confirm", job.folder, "--numbers", bad)
+    assert code == 2 and f"{bad}:2: number:" in err
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("7,1A 123 456 7890 1\n", encoding="utf-8")
+    code, _, err = invoke("post", "confirm", job.folder, "--numbers", unknown)
+    assert code == 2 and "7 is neither a letter sequence nor a case" in err
+    assert all(e.status == "printed" for p in job.letters for e in read_journal(p.letter.case_root))
+
+
+def test_discard_cancels_the_printed_lines_without_rewriting_them(tmp_path, mise_en_demeure_pdf):
+    job = _job(tmp_path, mise_en_demeure_pdf, n=2)
+    before = _journal_lines(job)
+    assert all(len(awaiting_deposit(read_journal(p.letter.case_root))) == 1 for p in job.letters)
+    code, out, err = invoke("post", "discard", job.folder)
+    assert code == 0, err
+    for p in job.letters:
+        text = (p.letter.case_root / "journal.jsonl").read_text(encoding="utf-8")
+        assert text.startswith(before[p.letter.case_reference])  # appended, never rewritten
+        assert [e.status for e in read_journal(p.letter.case_root)] == ["printed", "discarded"]
+        assert awaiting_deposit(read_journal(p.letter.case_root)) == ()
+    code, _, err = invoke("post", "confirm", job.folder)
+    assert code == 2 and "discarded" in err
+    code, _, err = invoke("post", "confirm", tmp_path)
+    assert code == 2 and "not a print job folder" in err
+
+
+def test_receipt_records_the_date_and_the_signed_card(tmp_path, mise_en_demeure_pdf):
+    job = _job(tmp_path, mise_en_demeure_pdf, n=1)
+    case = job.letters[0].letter.case_root
+    scan = tmp_path / "AR scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n% a scanned avis de reception\n")
+    code, _, err = invoke("post", "receipt", case, "--received", "2026-06-18", "--file", scan)
+    assert code == 2 and "confirm its deposit first" in err
+    assert invoke("post", "confirm", job.folder, "--date", "2026-06-16")[0] == 0
+    code, _, err = invoke("post", "receipt", case, "--received", "2026-06-15")
+    assert code == 2 and "before the letter was sent" in err
+    code, out, err = invoke("post", "receipt", case, "--received", "2026-06-18", "--file", scan)
+    assert code == 0, err
+    copied = case / "pieces" / "avis-de-reception-mise-en-demeure-2026-06-18.pdf"
+    assert copied.read_bytes() == scan.read_bytes()
+    entries = read_journal(case)
+    sent = next(e for e in entries if e.status == "sent")
+    got = receipt_of(sent, entries)
+    assert got is not None and got.date == date(2026, 6, 18)
+    assert got.files[0].path == "pieces/avis-de-reception-mise-en-demeure-2026-06-18.pdf"
+    assert got.files[0].sha256 == hashlib.sha256(scan.read_bytes()).hexdigest()
+    code, _, err = invoke("post", "receipt", case, "--received", "2026-06-19")
+    assert code == 2 and "already recorded" in err
+    fake = tmp_path / "ar.png"
+    fake.write_bytes(b"not an image")
+    assert invoke("post", "receipt", case, "--received", "2026-06-19", "--file", fake)[0] == 2
