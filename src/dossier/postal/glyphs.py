@@ -79,13 +79,38 @@ def _floats(raw: bytes) -> Matrix:
 
 @dataclass(frozen=True)
 class TextObject:
-    """A BT … ET object of a content stream: its bytes, the CTM in force, its ``Tm``
-    origins in page space, and whether it also moves relatively (Td, TD, T*)."""
+    """A piece of a BT … ET object: from one ``Tm`` to the next (or the whole object when
+    it also moves relatively: Td, TD, T*), the font selected for it, the CTM in force and
+    its origins in page space."""
 
     body: bytes
+    font_op: bytes
     ctm: Matrix
     origins: tuple[tuple[float, float], ...]
     relative: bool
+
+
+def _pieces(body: bytes, ctm: Matrix) -> list[TextObject]:
+    tms = list(_TM.finditer(body))
+    if not tms or _TD.search(body):
+        pts = tuple(_origin(tm, ctm) for tm in tms)
+        return [TextObject(body, b"", ctm, pts, True)]
+    out = []
+    font_op = b""
+    fonts = list(_TF.finditer(body))
+    for k, tm in enumerate(tms):
+        end = tms[k + 1].start() if k + 1 < len(tms) else len(body)
+        before = [f for f in fonts if f.start() < tm.start()]
+        if before:
+            font_op = before[-1].group(0)
+        out.append(TextObject(body[tm.start(): end], font_op, ctm, (_origin(tm, ctm),), False))
+        fonts = [f for f in fonts if f.start() >= tm.start()]
+    return out
+
+
+def _origin(tm: re.Match, ctm: Matrix) -> tuple[float, float]:
+    t = _mul(_floats(tm.group(1)), ctm)
+    return (t[4], t[5])
 
 
 def scan(content: bytes) -> list[TextObject]:
@@ -105,11 +130,7 @@ def scan(content: bytes) -> list[TextObject]:
             except (ValueError, IndexError):
                 pass
         else:
-            pts = []
-            for tm in _TM.finditer(body):
-                t = _mul(_floats(tm.group(1)), ctm)
-                pts.append((t[4], t[5]))
-            out.append(TextObject(m.group(0), ctm, tuple(pts), bool(_TD.search(body)) or not pts))
+            out.extend(_pieces(body, ctm))
     return out
 
 
@@ -117,7 +138,10 @@ def _only(objects: list[TextObject]) -> bytes:
     """A content stream drawing only ``objects``, each under its own CTM."""
     from dossier.bundle.stamp import matrix_bytes
 
-    return b"\n".join(b"q " + matrix_bytes(o.ctm) + b" cm\n" + o.body + b"\nQ" for o in objects)
+    out = []
+    for o in objects:
+        out.append(b"q " + matrix_bytes(o.ctm) + b" cm\nBT\n" + o.font_op + b"\n" + o.body + b"\nET\nQ")
+    return b"\n".join(out)
 
 
 def read_lines(page: Any, near: Rect | None = None, objects: list[TextObject] | None = None) -> list[TextLine]:
@@ -141,10 +165,13 @@ def read_lines(page: Any, near: Rect | None = None, objects: list[TextObject] | 
         if objects is None:
             objects = scan(_content(page))
         keep = [o for o in objects if o.relative or any(near.holds_point(x, y) for x, y in o.origins)]
+        direct = _decode_direct(page, keep)
+        if direct is not None:
+            return _group(direct)
         clone = PageObject(pdf=page.pdf)
         clone.update({k: v for k, v in page.items() if k not in ("/Contents", "/Resources")})
         # only the fonts the kept objects use: pypdf decodes every font of /Resources
-        used = {m.group(1).decode("latin-1") for o in keep for m in _TF.finditer(o.body)}
+        used = {m.group(1).decode("latin-1") for o in keep for m in _TF.finditer(o.font_op + b" " + o.body)}
         resources = page.get("/Resources")
         resources = resources.get_object() if resources is not None else DictionaryObject()
         fonts = resources.get("/Font")
@@ -156,6 +183,99 @@ def read_lines(page: Any, near: Rect | None = None, objects: list[TextObject] | 
         clone[NameObject("/Contents")] = stream
         clone.extract_text(visitor_text=visit)
     return _group(runs)
+
+
+_HEX_PAIR = re.compile(rb"<([0-9A-Fa-f\s]+)>\s*<([0-9A-Fa-f\s]+)>")
+_RANGE = re.compile(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(?:<([0-9A-Fa-f\s]+)>|\[([^\]]*)\])")
+_SECTION = re.compile(rb"beginbf(char|range)(.*?)endbf(?:char|range)", re.S)
+_SHOW = re.compile(rb"<([0-9A-Fa-f\s]*)>|(\()|(Tj|TJ|')(?!\S)|/([^\s/\[\]<>()]+)\s+(" + _NUM + rb")\s+Tf\b")
+_TF_SIZE = re.compile(rb"/([^\s/\[\]<>()]+)\s+(" + _NUM + rb")\s+Tf\b")
+
+
+def _utf16(hexdigits: bytes) -> str:
+    raw = bytes.fromhex(re.sub(rb"\s+", b"", hexdigits).decode("ascii"))
+    return raw.decode("utf-16-be", "replace")
+
+
+def _cmap(data: bytes) -> dict[int, str]:
+    """A ToUnicode CMap's bfchar and bfrange entries: code → text."""
+    out: dict[int, str] = {}
+    for kind, body in _SECTION.findall(data):
+        if kind == b"char":
+            for src, dst in _HEX_PAIR.findall(body):
+                out[int(src, 16)] = _utf16(dst)
+        else:
+            for lo, hi, dst, array in _RANGE.findall(body):
+                a, b = int(lo, 16), int(hi, 16)
+                if b - a > 0xFFFF:
+                    continue
+                if array:
+                    for k, item in enumerate(re.findall(rb"<([0-9A-Fa-f\s]+)>", array)):
+                        out[a + k] = _utf16(item)
+                elif dst:
+                    base = _utf16(dst)
+                    for k in range(b - a + 1):
+                        out[a + k] = base[:-1] + chr(ord(base[-1]) + k) if base else ""
+    return out
+
+
+def _fonts(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
+    """Font resource name → (bytes per code, ToUnicode map), or None when a font has none."""
+    resources = page.get("/Resources")
+    fonts = resources.get_object().get("/Font") if resources is not None else None
+    if fonts is None:
+        return {}
+    out = {}
+    for name, ref in fonts.get_object().items():
+        f = ref.get_object()
+        tu = f.get("/ToUnicode")
+        if tu is None:
+            return None
+        width = 2 if f.get("/Subtype") == "/Type0" else 1
+        out[name[1:]] = (width, _cmap(tu.get_object().get_data()))
+    return out
+
+
+def _decode_direct(page: Any, objects: list[TextObject]) -> list[tuple[float, float, float, str]] | None:
+    """Runs (y, x, size, text) of ``objects`` decoded with their fonts' ToUnicode maps;
+    None when something needs pypdf (relative moves, literal strings, a font without map)."""
+    if any(o.relative for o in objects):
+        return None
+    fonts = _fonts(page)
+    if fonts is None:
+        return None
+    runs = []
+    for o in objects:
+        tm = _TM.search(o.body)
+        if tm is None:
+            return None
+        m = _mul(_floats(tm.group(1)), o.ctm)
+        scale = abs(m[3]) or abs(m[0]) or 1.0
+        current = _TF_SIZE.search(o.font_op)
+        name = current.group(1).decode("latin-1") if current else None
+        size = float(current.group(2)) if current else 0.0
+        parts = []
+        for show in _SHOW.finditer(o.body[tm.end():]):
+            if show.group(2):  # a literal string: leave it to pypdf
+                return None
+            if show.group(4) is not None:  # Tf
+                name, size = show.group(4).decode("latin-1"), float(show.group(5))
+                continue
+            if show.group(1) is None:
+                continue
+            if name not in fonts:
+                return None
+            width, cmap = fonts[name]
+            raw = bytes.fromhex(re.sub(rb"\s+", b"", show.group(1)).decode("ascii"))
+            for k in range(0, len(raw) - width + 1, width):
+                code = int.from_bytes(raw[k: k + width], "big")
+                if code not in cmap:
+                    return None
+                parts.append(cmap[code])
+        text = "".join(parts)
+        if text.strip():
+            runs.append((m[5], m[4], size * scale, text))
+    return runs
 
 
 def _content(page: Any) -> bytes:
