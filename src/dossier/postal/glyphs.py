@@ -220,7 +220,8 @@ def _cmap(data: bytes) -> dict[int, str]:
 
 
 def _fonts(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
-    """Font resource name → (bytes per code, ToUnicode map), or None when a font has none."""
+    """Font resource name → (bytes per code, ToUnicode map) of a pypdf page, or None when
+    a font has no map."""
     resources = page.get("/Resources")
     fonts = resources.get_object().get("/Font") if resources is not None else None
     if fonts is None:
@@ -236,12 +237,30 @@ def _fonts(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
     return out
 
 
-def _decode_direct(page: Any, objects: list[TextObject]) -> list[tuple[float, float, float, str]] | None:
+def _fonts_pikepdf(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
+    """The same for a pikepdf page."""
+    resources = page.obj.get("/Resources")
+    fonts = resources.get("/Font") if resources is not None else None
+    if fonts is None:
+        return {}
+    out = {}
+    for name in fonts.keys():
+        f = fonts[name]
+        tu = f.get("/ToUnicode")
+        if tu is None:
+            return None
+        width = 2 if str(f.get("/Subtype")) == "/Type0" else 1
+        out[str(name)[1:]] = (width, _cmap(tu.read_bytes()))
+    return out
+
+
+def _decode_direct(page: Any, objects: list[TextObject],
+                   fonts: dict[str, tuple[int, dict[int, str]]] | None = None) -> list[tuple[float, float, float, str]] | None:
     """Runs (y, x, size, text) of ``objects`` decoded with their fonts' ToUnicode maps;
     None when something needs pypdf (relative moves, literal strings, a font without map)."""
     if any(o.relative for o in objects):
         return None
-    fonts = _fonts(page)
+    fonts = _fonts(page) if fonts is None else fonts
     if fonts is None:
         return None
     runs = []
@@ -339,3 +358,42 @@ def check_first_page(page: Any, window: Rect, address: tuple[str, ...], margin: 
     if problems:
         problems = window_problems(read_lines(page), window, address)
     return out + problems
+
+
+def check_letter(data: bytes, pdf: Any, window_mm: tuple[float, float, float, float], address: tuple[str, ...],
+                 margin: float) -> list[str]:
+    """:func:`check_first_page` for a letter opened with pikepdf (``pdf``; ``data`` its
+    bytes): the structure scan and the decoding of the pieces near the window read
+    pikepdf's objects; anything else falls back to pypdf's full decode of the page."""
+    page = pdf.pages[0]
+    box = [float(v) for v in page.mediabox]
+    width, height = box[2] - box[0], box[3] - box[1]
+    window = Rect.from_window_mm(window_mm, height)
+    contents = page.obj.get("/Contents")
+    if contents is None:
+        content = b""
+    elif hasattr(contents, "read_bytes"):
+        content = contents.read_bytes()
+    else:
+        content = b"\n".join(c.read_bytes() for c in contents)
+    objects = scan(content)
+    out = []
+    close = [(x, y) for o in objects for x, y in o.origins
+             if not (margin <= x <= width - margin and margin <= y <= height - margin)]
+    if close:
+        x, y = close[0]
+        out.append(f"text at {x / MM:.1f} mm from the left, {y / MM:.1f} mm from the bottom: "
+                   f"inside the {margin / MM:.0f} mm clear margin printers ask for")
+    near = window.grown(12 * MM)
+    keep = [o for o in objects if o.relative or any(near.holds_point(x, y) for x, y in o.origins)]
+    fonts = _fonts_pikepdf(page)
+    runs = _decode_direct(None, keep, fonts) if fonts is not None else None
+    problems = window_problems(_group(runs), window, address) if runs is not None else ["undecoded"]
+    if problems:
+        import io
+
+        from pypdf import PdfReader
+
+        problems = window_problems(read_lines(PdfReader(io.BytesIO(data)).pages[0]), window, address)
+    return out + problems
+

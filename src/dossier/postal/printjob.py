@@ -40,7 +40,7 @@ from typing import Any, Iterable
 from dossier.errors import DossierError
 from dossier.journal import JournalEntry, JournalFile, record, sha256_file
 from dossier.postal.address import country_line, is_abroad
-from dossier.postal.glyphs import MM, Rect, check_first_page
+from dossier.postal.glyphs import MM, check_letter
 from dossier.postal.marks import InserterMarks, sheet_marks
 
 BATCH_FILE = "batch.json"
@@ -235,25 +235,23 @@ def _check_letters(letters: list[PaperLetter]) -> None:
 
 
 def _read(letter: PaperLetter, profile: PrintProfile) -> tuple[Any, list[str]]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    import pikepdf
 
     who = f"{letter.case_reference}: {letter.stage}"
     try:
-        reader = PdfReader(io.BytesIO(letter.pdf))
-        pages = len(reader.pages)
-    except (PdfReadError, ValueError, KeyError, OSError) as e:
+        pdf = pikepdf.Pdf.open(io.BytesIO(letter.pdf))
+        pages = len(pdf.pages)
+    except pikepdf.PasswordError:
+        return None, [f"{who}: the PDF is encrypted: a letter to print must be readable as is"]
+    except (pikepdf.PdfError, ValueError, OSError) as e:
         return None, [f"{who}: not a readable PDF ({e})"]
     if not 1 <= pages <= MAX_LETTER_PAGES:
         return None, [f"{who}: {pages} pages (a letter has 1 to {MAX_LETTER_PAGES})"]
-    first = reader.pages[0]
-    height = float(first.mediabox.height)
-    window = Rect.from_window_mm(profile.window, height)
     address = letter.address or ()
-    problems = check_first_page(first, window, address, profile.margin_mm * MM)
+    problems = check_letter(letter.pdf, pdf, profile.window, address, profile.margin_mm * MM)
     if not address:
         problems.append("no address given to check in the window")
-    return reader, [f"{who}: {p}" for p in problems]
+    return pdf, [f"{who}: {p}" for p in problems]
 
 
 def _sheets(pages: int, duplex: bool) -> int:
@@ -292,45 +290,35 @@ def plan_job(letters: Iterable[PaperLetter], profile: PrintProfile) -> tuple[lis
 
 def _assemble(placed: list[JobLetter], readers: dict[int, Any], envelope: str, profile: PrintProfile,
               batch_id: str) -> tuple[bytes | None, list[JobLetter]]:
-    from pypdf import PdfWriter
+    import pikepdf
 
     chosen = [p for p in placed if p.envelope == envelope]
     if not chosen:
         return None, []
-    writer = PdfWriter()
-    out = []
+    out = pikepdf.Pdf.new()
+    placed_out = []
     for p in chosen:
-        first = len(writer.pages) + 1
-        writer.append(readers[p.sequence], import_outline=False)
-        width, height = (float(v) for v in writer.pages[first - 1].mediabox[2:])
+        first = len(out.pages) + 1
+        out.pages.extend(readers[p.sequence].pages)
+        box = [float(v) for v in out.pages[first - 1].mediabox]
         if profile.duplex and p.pages % 2:
-            writer.add_blank_page(width, height)
+            out.add_blank_page(page_size=(box[2] - box[0], box[3] - box[1]))
         if profile.marks.kind != "none":
             step = 2 if profile.duplex else 1
             for sheet in range(p.sheets):
-                page = writer.pages[first - 1 + sheet * step]
-                ops = sheet_marks(profile.marks, p.sequence, sheet + 1, p.sheets, float(page.mediabox.height))
-                _add_content(writer, page, ops)
-        out.append(replace(p, first_page=first))
-    writer.add_metadata({"/Title": f"Courrier {batch_id} ({envelope})", "/Producer": "dossier"})
+                page = out.pages[first - 1 + sheet * step]
+                height = float(page.mediabox[3]) - float(page.mediabox[1])
+                ops = sheet_marks(profile.marks, p.sequence, sheet + 1, p.sheets, height)
+                # the letter's own drawing in q … Q, so its graphics state cannot move the marks
+                page.contents_add(pikepdf.Stream(out, b"q\n"), prepend=True)
+                page.contents_add(pikepdf.Stream(out, b"\nQ\n" + ops))
+        placed_out.append(replace(p, first_page=first))
+    out.docinfo["/Title"] = f"Courrier {batch_id} ({envelope})"
+    out.docinfo["/Producer"] = "dossier"
     buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue(), out
-
-
-def _add_content(writer: Any, page: Any, ops: bytes) -> None:
-    """Draw ``ops`` over ``page``: its own content wrapped in q … Q, then the marks."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
-
-    def stream(data: bytes) -> Any:
-        s = DecodedStreamObject()
-        s.set_data(data)
-        return writer._add_object(s)
-
-    contents = page.get("/Contents")
-    existing = contents.get_object() if contents is not None else None
-    parts = list(existing) if isinstance(existing, ArrayObject) else ([contents] if contents is not None else [])
-    page[NameObject("/Contents")] = ArrayObject([stream(b"q\n"), *parts, stream(b"\nQ\n" + ops)])
+    out.save(buf, deterministic_id=True, compress_streams=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return buf.getvalue(), placed_out
 
 
 def _manifest(placed: list[JobLetter]) -> tuple[bytes, bytes]:
