@@ -353,3 +353,23 @@ def test_window_check_fast_path_agrees_with_the_full_decode(job, letters):
             assert fast[squash(line)] == full[squash(line)]
         assert all(full.get(text) == at for text, at in fast.items())
         assert len(fast) < len(full)
+
+
+def test_print_profile_file(tmp_path):
+    from dossier.postal.profile import load_profile
+
+    f = tmp_path / "profile.yaml"
+    f.write_text('window: "60,118,85.5,25.5"\nduplex: false\nmarks: {kind: omr, top_mm: 120}\n'
+                 'numbers: {first: "1A 000 100 0000 0", last: "1A 000 100 9999 9"}\n'
+                 'sender: {name: Atelier Martin, address: ["12 rue de la Paix", "69002 LYON"], customer_number: 42}\n',
+                 encoding="utf-8")
+    p = load_profile(f)
+    assert p.window == (60.0, 118.0, 85.5, 25.5) and p.duplex is False
+    assert p.marks == InserterMarks("omr", top_mm=120.0) and p.sender.customer_number == "42"
+    assert p.numbers.numbers(2) == ["1A 000 100 0000 0", "1A 000 100 0000 1"]
+    f.write_text("duplex: true\nmarks:\n  kind: omr\n  pitch: 4\n", encoding="utf-8")
+    with pytest.raises(DossierError, match=r"profile.yaml:4: marks.pitch: unknown key"):
+        load_profile(f)
+    f.write_text('numbers: {first: "1A 1", last: "1A 000 100 9999 9"}\n', encoding="utf-8")
+    with pytest.raises(DossierError, match=r"profile.yaml:1: numbers.first: '1A 1' is not a registered-letter number"):
+        load_profile(f)
