@@ -242,3 +242,13 @@ def test_receipt_records_the_date_and_the_signed_card(tmp_path, mise_en_demeure_
     fake = tmp_path / "ar.png"
     fake.write_bytes(b"not an image")
     assert invoke("post", "receipt", case, "--received", "2026-06-19", "--file", fake)[0] == 2
+
+
+def test_huge_untrusted_address_is_reported_in_linear_time():
+    import time
+
+    t = time.perf_counter()
+    party = company("Saint " * 20000, ["avenue Saint " * 20000], "75001", "Saint " * 20000)
+    problems = address_problems(party)
+    assert time.perf_counter() - t < 2
+    assert {p.field for p in problems} == {"debtor.name", "debtor.address.lines[0]", "debtor.address.city"}

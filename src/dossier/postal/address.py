@@ -101,8 +101,9 @@ def _abbreviate(text: str) -> str:
 
 
 def _fit(text: str) -> str:
-    """``text`` if it fits, else its abbreviated form (which may still be too long)."""
-    return text if len(text) <= MAX_CHARS else _abbreviate(text)
+    """``text`` if it fits, else its abbreviated form (which may still be too long; a line
+    far too long for abbreviations to help is left as is, to be reported)."""
+    return text if len(text) <= MAX_CHARS or len(text) > 4 * MAX_CHARS else _abbreviate(text)
 
 
 def is_abroad(country: str | None) -> bool:
@@ -187,8 +188,8 @@ def _lines(party: Party, prefix: str) -> tuple[list[_Line], bool]:
         if text:
             lines.append(_Line(_fit(text), f"{prefix}.address.lines[{n}]"))
     last = locality_line(addr.postal_code, addr.city, abroad)
-    if len(last) > MAX_CHARS and not abroad:
-        last = _abbreviate(last)
+    if not abroad:
+        last = _fit(last)
     lines.append(_Line(last, f"{prefix}.address.city"))
     if abroad:
         lines.append(_Line(country_line(addr.country), f"{prefix}.address.country"))

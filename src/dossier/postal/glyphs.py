@@ -98,13 +98,13 @@ def _pieces(body: bytes, ctm: Matrix) -> list[TextObject]:
     out = []
     font_op = b""
     fonts = list(_TF.finditer(body))
+    f = 0  # fonts[:f] are selected before the current piece (one walk: linear)
     for k, tm in enumerate(tms):
         end = tms[k + 1].start() if k + 1 < len(tms) else len(body)
-        before = [f for f in fonts if f.start() < tm.start()]
-        if before:
-            font_op = before[-1].group(0)
+        while f < len(fonts) and fonts[f].start() < tm.start():
+            font_op = fonts[f].group(0)
+            f += 1
         out.append(TextObject(body[tm.start(): end], font_op, ctm, (_origin(tm, ctm),), False))
-        fonts = [f for f in fonts if f.start() >= tm.start()]
     return out
 
 
