@@ -193,8 +193,7 @@ _TF_SIZE = re.compile(rb"/([^\s/\[\]<>()]+)\s+(" + _NUM + rb")\s+Tf\b")
 
 
 def _utf16(hexdigits: bytes) -> str:
-    raw = bytes.fromhex(re.sub(rb"\s+", b"", hexdigits).decode("ascii"))
-    return raw.decode("utf-16-be", "replace")
+    return bytes.fromhex(hexdigits.decode("ascii")).decode("utf-16-be", "replace")  # fromhex skips spaces
 
 
 def _cmap(data: bytes) -> dict[int, str]:
@@ -238,20 +237,39 @@ def _fonts(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
 
 
 def _fonts_pikepdf(page: Any) -> dict[str, tuple[int, dict[int, str]]] | None:
-    """The same for a pikepdf page."""
+    """The same for a pikepdf page; each font's map is parsed when first used."""
     resources = page.obj.get("/Resources")
     fonts = resources.get("/Font") if resources is not None else None
     if fonts is None:
         return {}
-    out = {}
-    for name in fonts.keys():
-        f = fonts[name]
-        tu = f.get("/ToUnicode")
-        if tu is None:
-            return None
-        width = 2 if str(f.get("/Subtype")) == "/Type0" else 1
-        out[str(name)[1:]] = (width, _cmap(tu.read_bytes()))
-    return out
+    return _LazyFonts({str(name)[1:]: fonts[name] for name in fonts.keys()})
+
+
+class _LazyFonts(dict):
+    """Font name → (bytes per code, ToUnicode map), parsed on first access; a font
+    without a map reads as absent (the caller then falls back to pypdf)."""
+
+    def __init__(self, objects: dict[str, Any]):
+        super().__init__()
+        self._objects = objects
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        if not dict.__contains__(self, name):
+            f = self._objects.get(name)
+            tu = f.get("/ToUnicode") if f is not None else None
+            dict.__setitem__(self, name, None if tu is None else (
+                2 if str(f.get("/Subtype")) == "/Type0" else 1, _cmap(tu.read_bytes())))
+        value = dict.__getitem__(self, name)
+        return default if value is None else value
+
+    def __getitem__(self, name: str) -> Any:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value
 
 
 def _decode_direct(page: Any, objects: list[TextObject],
@@ -285,7 +303,7 @@ def _decode_direct(page: Any, objects: list[TextObject],
             if name not in fonts:
                 return None
             width, cmap = fonts[name]
-            raw = bytes.fromhex(re.sub(rb"\s+", b"", show.group(1)).decode("ascii"))
+            raw = bytes.fromhex(show.group(1).decode("ascii"))
             for k in range(0, len(raw) - width + 1, width):
                 code = int.from_bytes(raw[k: k + width], "big")
                 if code not in cmap:
