@@ -373,3 +373,22 @@ def test_print_profile_file(tmp_path):
     f.write_text('numbers: {first: "1A 1", last: "1A 000 100 9999 9"}\n', encoding="utf-8")
     with pytest.raises(DossierError, match=r"profile.yaml:1: numbers.first: '1A 1' is not a registered-letter number"):
         load_profile(f)
+
+
+def test_long_deposit_list_runs_over_pages_with_every_row_and_one_total(tmp_path):
+    from dossier.postal.depot_list import deposit_list
+    from dossier.postal.printjob import JobLetter, PaperLetter
+
+    rows = [JobLetter(k, PaperLetter(f"C-{k}", tmp_path, f"Débiteur numéro {k}", "mise-en-demeure", "FR", f"{10000 + k}",
+                                     b"%PDF", registered=True, receipt=k % 2 == 0, address=(f"{10000 + k} VILLE",)),
+                      2, 1, "DL", 1, None if k % 3 else f"1A 000 000 {k:04d} 0")
+            for k in range(1, 121)]
+    pdf = deposit_list(rows, None, AT, "long")
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) >= 3
+    text = squash(pdf_text(pdf))
+    for k in range(1, 121):
+        assert f"Débiteur numéro {k} " in text + " " and f"{10000 + k}" in text
+    assert "1A 000 000 0099 0" in text and text.count("Total :") == 1
+    assert "Total : 120 envois recommandés, dont 60 avec avis de réception" in squash(reader.pages[-1].extract_text())
+    assert f"page 1/{len(reader.pages)}" in squash(reader.pages[0].extract_text())

@@ -101,7 +101,7 @@ def _header(ops: list[bytes], sender: Any, on: date, batch_id: str, page: int, p
 
 def _row(ops: list[bytes], y: float, index: int, p: Any) -> None:
     lt = p.letter
-    cells = [str(index), p.number or "", lt.debtor_name, lt.postcode,
+    cells = [str(p.sequence), p.number or "", lt.debtor_name, lt.postcode,
              _commune(lt), lt.level, "oui" if lt.receipt else "non"]
     x = LEFT
     for (title, w, style), value in zip(COLUMNS, cells, strict=True):
