@@ -392,3 +392,39 @@ def test_long_deposit_list_runs_over_pages_with_every_row_and_one_total(tmp_path
     assert "1A 000 000 0099 0" in text and text.count("Total :") == 1
     assert "Total : 120 envois recommandés, dont 60 avec avis de réception" in squash(reader.pages[-1].extract_text())
     assert f"page 1/{len(reader.pages)}" in squash(reader.pages[0].extract_text())
+
+
+KILLED_BUILD = """
+import os, pickle, sys, time
+from dossier.postal import printjob
+letters, out = pickle.load(open(sys.argv[1], "rb")), sys.argv[2]
+real = printjob._write
+def slow(path, data):
+    real(path, data)
+    print("wrote", path.name, flush=True)
+    time.sleep(30)
+printjob._write = slow
+printjob.build_print_job(letters, out, printjob.PrintProfile(), batch_id="k", at=printjob.datetime(2026, 6, 15), journal=False)
+"""
+
+
+def test_a_build_killed_by_sigkill_leaves_no_batch_folder(letters, tmp_path):
+    import os
+    import pickle
+    import signal
+    import subprocess
+    import sys
+
+    data = tmp_path / "letters.pickle"
+    data.write_bytes(pickle.dumps(letters[:2]))
+    out = tmp_path / "jobs" / "batch"
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_BUILD, str(data), str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().startswith("wrote")  # the first file is on disk
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    assert not out.exists()  # no batch folder, complete or partial
+    left = list(out.parent.iterdir())
+    assert len(left) == 1 and left[0].name.startswith(".batch.tmp-")  # only the hidden work folder
+    assert not (left[0] / "batch.json").exists()

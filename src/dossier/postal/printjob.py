@@ -412,7 +412,8 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
         shutil.rmtree(tmp)
     try:
         tmp.mkdir()
-        for name in sorted(files):
+        # batch.json, what identifies a print job folder, is written last
+        for name in sorted(files, key=lambda n: (n == BATCH_FILE, n)):
             _write(tmp / name, files[name])
         _fsync(tmp)
         os.rename(tmp, out)  # atomic: the folder appears complete or not at all
