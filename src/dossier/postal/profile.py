@@ -45,11 +45,9 @@ def _lines(node: Any, path: str, out: dict[str, int]) -> None:
             _lines(v, p, out)
 
 
-def load_profile(path: str | Path) -> PrintProfile:
-    """The :class:`PrintProfile` of a YAML file (see the module docstring)."""
+def _read_yaml(p: Path) -> tuple[Any, dict[str, int]]:
     import yaml
 
-    p = Path(path)
     try:
         raw = p.read_bytes()
     except OSError as e:
@@ -64,6 +62,13 @@ def load_profile(path: str | Path) -> PrintProfile:
         raise DossierError(f"{p}: not a YAML print profile ({e})") from None
     lines: dict[str, int] = {}
     _lines(node, "", lines)
+    return data, lines
+
+
+def load_profile(path: str | Path) -> PrintProfile:
+    """The :class:`PrintProfile` of a YAML file (see the module docstring)."""
+    p = Path(path)
+    data, lines = _read_yaml(p)
 
     def fail(field: str, message: str) -> DossierError:
         return DossierError(f"{p}:{lines.get(field, 1)}: {field}: {message}")
@@ -73,6 +78,17 @@ def load_profile(path: str | Path) -> PrintProfile:
     for key in data:
         if key not in KEYS:
             raise fail(key, f"unknown key; valid keys: {', '.join(KEYS)}")
+    kw: dict[str, Any] = _scalars(data, fail)
+    if "marks" in data:
+        kw["marks"] = _marks(data["marks"], fail)
+    if "numbers" in data:
+        kw["numbers"] = _numbers(data["numbers"], fail)
+    if "sender" in data:
+        kw["sender"] = _sender(data["sender"], fail)
+    return PrintProfile(**kw)
+
+
+def _scalars(data: dict[str, Any], fail: Any) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     if "window" in data:
         try:
@@ -89,28 +105,28 @@ def load_profile(path: str | Path) -> PrintProfile:
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v <= high:
                 raise fail(key, f"expected a number from {low} to {high}")
             kw[key] = int(v) if key == "dl_sheets" else float(v)
-    if "marks" in data:
-        kw["marks"] = _marks(data["marks"], fail)
-    if "numbers" in data:
-        n = data["numbers"]
-        if not isinstance(n, dict) or set(n) != {"first", "last"}:
-            raise fail("numbers", "expected {first: …, last: …}")
-        for key in ("first", "last"):
-            try:
-                compact_number(str(n[key]))
-            except PrintJobError as e:
-                raise fail(f"numbers.{key}", str(e)) from None
-        kw["numbers"] = NumberRange(str(n["first"]), str(n["last"]))
-    if "sender" in data:
-        s = data["sender"]
-        if not isinstance(s, dict) or not isinstance(s.get("name"), str) or not s["name"].strip():
-            raise fail("sender", "expected {name: …, address: [lines], customer_number: …}")
-        address = s.get("address") or []
-        if not isinstance(address, list) or not all(isinstance(x, str) for x in address):
-            raise fail("sender.address", "expected a list of lines")
-        number = s.get("customer_number")
-        kw["sender"] = Sender(s["name"].strip(), tuple(address), str(number) if number is not None else None)
-    return PrintProfile(**kw)
+    return kw
+
+
+def _numbers(n: Any, fail: Any) -> NumberRange:
+    if not isinstance(n, dict) or set(n) != {"first", "last"}:
+        raise fail("numbers", "expected {first: …, last: …}")
+    for key in ("first", "last"):
+        try:
+            compact_number(str(n[key]))
+        except PrintJobError as e:
+            raise fail(f"numbers.{key}", str(e)) from None
+    return NumberRange(str(n["first"]), str(n["last"]))
+
+
+def _sender(s: Any, fail: Any) -> Sender:
+    if not isinstance(s, dict) or not isinstance(s.get("name"), str) or not s["name"].strip():
+        raise fail("sender", "expected {name: …, address: [lines], customer_number: …}")
+    address = s.get("address") or []
+    if not isinstance(address, list) or not all(isinstance(x, str) for x in address):
+        raise fail("sender.address", "expected a list of lines")
+    number = s.get("customer_number")
+    return Sender(s["name"].strip(), tuple(address), str(number) if number is not None else None)
 
 
 def _marks(m: Any, fail: Any) -> InserterMarks:
