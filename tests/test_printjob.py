@@ -428,3 +428,16 @@ def test_a_build_killed_by_sigkill_leaves_no_batch_folder(letters, tmp_path):
     left = list(out.parent.iterdir())
     assert len(left) == 1 and left[0].name.startswith(".batch.tmp-")  # only the hidden work folder
     assert not (left[0] / "batch.json").exists()
+
+
+def test_a_case_whose_journal_is_torn_refuses_the_job_before_anything_is_written(letters, tmp_path):
+    import shutil
+
+    root = tmp_path / "case"
+    shutil.copytree(letters[0].case_root, root, ignore=shutil.ignore_patterns("journal.jsonl"))
+    (root / "journal.jsonl").write_bytes(b'{"stage": "rel')
+    torn = dataclasses.replace(letters[0], case_root=root)
+    with pytest.raises(DossierError, match="incomplete last line"):
+        build_print_job([torn, letters[1]], tmp_path / "job", PROFILE, batch_id="t", at=WHEN)
+    assert not (tmp_path / "job").exists()
+    assert not [e for e in read_journal(letters[1].case_root) if e.note and e.note.startswith("print job t,")]

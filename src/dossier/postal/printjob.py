@@ -389,6 +389,9 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
         what = "a print job" if (out / BATCH_FILE).exists() else "a file or folder"
         raise PrintJobError(f"{out}: {what} already exists there; a batch is never overwritten "
                             "(discard it with `dossier post discard`, or choose another folder)")
+    letters = list(letters)
+    if journal:
+        _check_journals(letters)
     placed, readers = plan_job(letters, profile)
     dl_pdf, dl = _assemble(placed, readers, "DL", profile, batch_id)
     c4_pdf, c4 = _assemble(placed, readers, "C4", profile, batch_id)
@@ -425,6 +428,24 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
     if journal:
         record_printed(job)
     return job
+
+
+def _check_journals(letters: list[PaperLetter]) -> None:
+    """Every case folder exists and its journal reads: the "printed" lines written after
+    the job cannot then fail half-way."""
+    from dossier.journal import read_journal
+
+    problems = []
+    for root in dict.fromkeys(Path(lt.case_root) for lt in letters):
+        if not root.is_dir():
+            problems.append(f"{root}: case folder not found")
+            continue
+        try:
+            read_journal(root)
+        except DossierError as e:
+            problems.append(str(e))
+    if problems:
+        raise PrintJobError("the print job is refused, nothing was written:\n" + "\n".join(problems))
 
 
 def _fsync(folder: Path) -> None:
