@@ -35,6 +35,7 @@ from dossier.model import (
     Terms,
 )
 from dossier.paths import UnsafePathError, file_type, inside, read_file
+from dossier.postal.address import address_problems
 
 CASE_FILE = "case.yaml"
 MAX_AMOUNT = Decimal("999999999.99")
@@ -638,6 +639,12 @@ class _Builder:
     def build(self) -> Case | None:
         creditor = self.party("creditor")
         debtor = self.party("debtor")
+        if debtor is not None:  # the block printed in the envelope window (NF Z10-011)
+            d = _v(self.data, "debtor")
+            where = {f"debtor.{k}": _line(d, k.split(".")[0]) for k in ("name", "representative.name")}
+            where.update({f: _line(d, "address") for f in ("debtor.address.lines", "debtor.address.city",
+                                                            "debtor.address.postal_code", "debtor.address.country")})
+            self.r.problems.extend(address_problems(debtor, "debtor", lines=where))
         terms = self.terms()
         invoices = self.invoices()
         numbers = [str(_v(d, "number")) for d, _ in self.items("invoices") if _v(d, "number")]

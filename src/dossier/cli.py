@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "import": ("dossier.commands.imports", "import_", "Cases from the books: FEC, Factur-X/UBL/CII e-invoices, CSV exports."),
     "report": ("dossier.commands.portfolio", "report", "The balance âgée of a portfolio: terminal, HTML or CSV."),
     "enrich": ("dossier.commands.portfolio", "enrich", "Check debtors against the public company directory (optional, online)."),
+    "post": ("dossier.commands.post", "post", "Print jobs after printing: deposit, discard, avis de réception."),
 }
 
 

@@ -51,7 +51,9 @@ from typing import Any, Iterable, Iterator
 from dossier.errors import JournalError
 from dossier.model import Date, Notice, Source
 
-STATUSES = ("generated", "sent", "sending", "failed", "unknown")
+#: "printed": in a print job, not yet posted; "discarded": a print job thrown away before
+#: its deposit; "received": the signed avis de réception of a registered letter
+STATUSES = ("generated", "sent", "sending", "failed", "unknown", "printed", "discarded", "received")
 #: statuses of an email delivery attempt (see the module docstring)
 DELIVERY_STATUSES = ("sending", "sent", "failed", "unknown")
 #: statuses whose files may have reached the debtor: never overwritten
@@ -594,3 +596,17 @@ def case_lock(case_or_root: Any) -> Iterator[Path]:
             del held[key]
     finally:
         os.close(fd)  # releases the flock
+
+def receipt_of(sent: JournalEntry, entries: Iterable[JournalEntry]) -> JournalEntry | None:
+    """The "received" entry (signed avis de réception) of the registered letter ``sent``:
+    same stage, same registered number when both have one, received on or after it was
+    sent. Its ``date`` is the notice's received date (what starts a consumer's legal
+    interest and the mise en demeure's deadline), its first file the AR."""
+    for e in entries:
+        if e.status != "received" or e.stage != sent.stage or e.date < sent.date:
+            continue
+        if sent.lrar_number and e.lrar_number and sent.lrar_number.replace(" ", "") != e.lrar_number.replace(" ", ""):
+            continue
+        return e
+    return None
+

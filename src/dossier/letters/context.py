@@ -23,6 +23,7 @@ from dossier.stages import CHANNEL_LABELS, CONTRACT, DECOMPTE, INVOICES, RIB, ST
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier.postal.address import format_address
 
 ZERO = Decimal("0.00")
 EPC_MAX = Decimal("999999999.99")
@@ -202,14 +203,8 @@ def party_view(p: Party, role: str) -> PartyView:
 
 
 def recipient_lines(case: Case) -> tuple[str, ...]:
-    """The postal block (at most 6 lines, French postal standard NF Z10-011 order)."""
-    d = case.debtor
-    lines = [d.name if not (d.is_company and d.legal_form) else f"{d.name} ({d.legal_form})"]
-    if d.is_company and d.representative:
-        who = d.representative.name + (f", {d.representative.title}" if d.representative.title else "")
-        lines.append(f"À l'attention de {who}")
-    lines.extend(d.address.as_lines())
-    return tuple(lines[:6]) if len(lines) <= 6 else tuple(lines[:1] + lines[-5:])
+    """The postal block, AFNOR NF Z10-011 (what `dossier check` validates is what is printed)."""
+    return format_address(case.debtor)
 
 
 def claim_for(statement: Statement, stage: str, at: date) -> Claim:
