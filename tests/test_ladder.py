@@ -180,3 +180,72 @@ def test_notice_in_case_file_and_journal_counts_once(case):
     c = dataclasses.replace(case, notices=(n,))
     e = JournalEntry("relance-1", DUE + timedelta(days=1), "email", "sent", "x@y", ())
     assert all_notices(c, (e,)) == (n,)
+
+
+# --------------------------------------------------------------------------- catching up
+
+
+@pytest.mark.parametrize("days_late, expected", [
+    (3, "relance-1"),      # on time for the first reminder
+    (20, "relance-1"),     # its moment passed 19 days ago: still sent
+    (45, "dernier-avis"),  # relance-1 (44), relance-2 (38), échéancier (31 days ago) skipped
+    (600, "dernier-avis"),  # 20 months: never straight to the formal notice
+])
+def test_a_claim_found_late_starts_where_its_age_calls_for(tmp_path, days_late, expected):
+    c = make_case(tmp_path / "c", invoices=make_case(tmp_path / "x").invoices[:1], payments=())
+    item = next_step(c, DUE + timedelta(days=days_late))
+    assert item.stage == expected, item.reason
+    assert ("catching up" in item.reason) == (expected == "dernier-avis")
+    if expected == "dernier-avis":
+        assert f"{days_late} days overdue" in item.reason and "relance-1, relance-2, echeancier skipped" in item.reason
+
+
+def test_catching_up_is_configurable_and_never_applies_once_a_notice_went(tmp_path):
+    base = make_case(tmp_path / "c", invoices=make_case(tmp_path / "x").invoices[:1], payments=())
+    at = DUE + timedelta(days=600)
+    patient = dataclasses.replace(base, ladder=(("catch_up_after", 3650),))
+    assert next_step(patient, at).stage == "relance-1"
+    started = dataclasses.replace(base, notices=(Notice("relance-1", DUE + timedelta(days=2), "email"),))
+    item = next_step(started, at)
+    assert item.stage == "relance-2" and "catching up" not in item.reason
+
+
+def test_catch_up_setting_comes_from_the_portfolio(tmp_path):
+    import shutil
+
+    from helpers import SAMPLES
+
+    from dossier.snapshot import open_case
+
+    pf = tmp_path / "pf"
+    shutil.copytree(SAMPLES / "atelier-martin", pf / "am", ignore=shutil.ignore_patterns("out", "journal.jsonl"))
+    text = (pf / "am" / "case.yaml").read_text(encoding="utf-8")
+    (pf / "am" / "case.yaml").write_text("\n".join(l for l in text.splitlines() if not l.startswith("notices:") and
+                                                   not l.startswith("  - {stage:")) + "\n", encoding="utf-8")
+    at = date(2027, 6, 1)
+    assert open_case(pf / "am", at, load_rates_if_none=False).plan.stage == "dernier-avis"
+    (pf / "portfolio.yaml").write_text("ladder: {catch_up_after: 3650}\n", encoding="utf-8")
+    assert open_case(pf / "am", at, load_rates_if_none=False).plan.stage == "relance-1"
+
+
+def test_a_printed_letter_not_yet_deposited_or_an_unknown_delivery_holds_the_case(case):
+    at = DUE + timedelta(days=10)
+    journal.record(case.root, JournalEntry("relance-1", DUE + timedelta(days=2), "letter", "printed", note="print job B1, letter 3"))
+    item = next_step(case, at, journal.read_journal(case.root))
+    assert item.stage is None and "not yet deposited" in item.reason and "B1" in item.reason
+    journal.record(case.root, JournalEntry("relance-1", DUE + timedelta(days=4), "letter", "sent", note="print job B1, letter 3"))
+    assert next_step(case, at + timedelta(days=7), journal.read_journal(case.root)).stage == "relance-2"
+    journal.record(case.root, JournalEntry("relance-2", at + timedelta(days=7), "email", "unknown", message_id="<m1@x>"))
+    item = next_step(case, at + timedelta(days=20), journal.read_journal(case.root))
+    assert item.stage is None and "unknown" in item.reason
+
+
+def test_the_signed_avis_de_reception_in_the_journal_dates_the_notice(case):
+    sent = date(2026, 5, 20)
+    journal.record(case.root, JournalEntry("mise-en-demeure", sent, "lrar", "sent", lrar_number="1A 123 456 7890 1"))
+    journal.record(case.root, JournalEntry("mise-en-demeure", date(2026, 5, 27), "lrar", "received",
+                                           lrar_number="1A 123 456 7890 1"))
+    item = next_step(case, date(2026, 6, 20), journal.read_journal(case.root))
+    assert "received 2026-05-27" in item.reason
+    (n,) = [n for n in journal.as_notices(case.root) if n.stage == "mise-en-demeure"]
+    assert n.received == date(2026, 5, 27)

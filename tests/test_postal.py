@@ -12,7 +12,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from dossier.errors import Problem
-from dossier.journal import as_notices, read_journal, receipt_of
+from dossier.journal import as_notices, awaiting_deposit, read_journal, receipt_of
 from dossier.model import Address, Party, Person
 from dossier.postal.address import (
     MAX_CHARS,
@@ -20,7 +20,6 @@ from dossier.postal.address import (
     address_problems,
     format_address,
 )
-from dossier.postal.batch import awaiting_deposit
 from dossier.postal.printjob import PrintProfile, build_print_job, letter_for
 
 from helpers import AT, SAMPLES, invoke, make_case

@@ -36,6 +36,7 @@ from dossier.model import (
 )
 from dossier.paths import UnsafePathError, file_type, inside, read_file
 from dossier.postal.address import address_problems
+from dossier.stages import CATCH_UP_KEY
 
 CASE_FILE = "case.yaml"
 MAX_AMOUNT = Decimal("999999999.99")
@@ -655,8 +656,12 @@ class _Builder:
         self.overpayment(invoices, payments, credits)
         ladder = tuple((k, v) for k, v in (_v(self.data, "ladder") or {}).items() if v is not None)
         for stage, days in ladder:
-            if stage not in STAGES:
-                self.r.problem(_line(self.data, "ladder"), f"ladder.{_show(stage, 40)}", f"unknown stage '{_show(stage)}' (one of {', '.join(STAGES)})")
+            if stage == CATCH_UP_KEY:
+                if not 1 <= days <= 3650:
+                    self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between 1 and 3650")
+            elif stage not in STAGES:
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{_show(stage, 40)}",
+                               f"unknown stage '{_show(stage)}' (one of {', '.join(STAGES)}, or {CATCH_UP_KEY})")
             elif not -365 <= days <= 3650:
                 self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between -365 and 3650 days from the due date")
         templates = _v(self.data, "templates")

@@ -363,12 +363,17 @@ def was_sent(case_or_root: Any, stage: str, invoices: Iterable[str] = (), channe
 
 def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None) -> tuple:
     """The journal's "sent" entries as :class:`dossier.model.Notice` records (the file that
-    best shows what was sent as the notice's file), for the ladder and the court dossier."""
+    best shows what was sent as the notice's file; the signed avis de réception recorded
+    by ``dossier post receipt`` as its received date and receipt file), for the ladder and
+    the court dossier."""
     root = _root(case_or_root)
+    entries = read_journal(case_or_root) if entries is None else tuple(entries)
     out = []
     for e in sent_entries(case_or_root, entries):
         chosen = e.evidence_file()
         file = _inside(root, e, e.files.index(chosen)) if chosen is not None else None
+        ar = receipt_of(e, entries) if e.channel == "lrar" else None
+        receipt = _inside(root, ar, 0) if ar is not None and ar.files else None
         out.append(
             Notice(
                 stage=e.stage,
@@ -376,7 +381,9 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
                 channel=e.channel,
                 file=file,
                 lrar_number=e.lrar_number,
+                received=ar.date if ar is not None else None,
                 source=Source(str(journal_path(root)), e.line, "journal"),
+                receipt_file=receipt,
             )
         )
     return tuple(out)
@@ -391,6 +398,14 @@ def _inside(root: Path, entry: JournalEntry, index: int) -> Path:
         return inside(root, entry.files[index].path)
     except UnsafePathError as e:
         raise JournalError(f"{journal_path(root)}:{entry.line}: files[{index}].path: {str(e).split(': ', 1)[-1]}") from None
+
+
+def awaiting_deposit(entries: Iterable[JournalEntry]) -> tuple[JournalEntry, ...]:
+    """The "printed" entries whose print job is neither confirmed nor discarded: letters in
+    an envelope somewhere, which a new batch must not print again."""
+    entries = tuple(entries)
+    closed = {e.note for e in entries if e.status in ("sent", "discarded") and e.note}
+    return tuple(e for e in entries if e.status == "printed" and e.note not in closed)
 
 
 def sent_files(case_or_root: Any) -> dict[str, tuple[str, JournalEntry]]:

@@ -45,12 +45,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Iterable, Mapping
 
-from dossier.journal import JournalEntry, as_notices
+from dossier.journal import JournalEntry, as_notices, awaiting_deposit, pending_deliveries
 from dossier.law.courts import petites_creances_open
 from dossier.law.deadlines import deadline
 from dossier.law.penalties import principal_outstanding
 from dossier.model import STAGES, Case, Notice
-from dossier.stages import LETTER_STAGES, STAGE_INFO
+from dossier.stages import CATCH_UP_KEY, LETTER_STAGES, STAGE_INFO
 
 #: minimum days between two notices
 MIN_GAP = 7
@@ -58,6 +58,13 @@ MIN_GAP = 7
 PROMISE_GRACE = 2
 #: assumed postal delay when an LRAR's receipt is not recorded
 POSTAL_DAYS = 3
+#: catching up: a reminder whose moment passed more than this many days ago, on a claim
+#: nothing was ever sent for, is skipped (``ladder: {catch_up_after: N}`` per case or
+#: portfolio)
+CATCH_UP_AFTER = 30
+#: the stages catching up may skip: never the dernier avis, the last amicable notice
+#: before the formal one
+CATCH_UP_SKIPS = ("relance-1", "relance-2", "echeancier")
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,8 @@ class _Facts:
     done: frozenset[str]
     timings: dict[str, int | None]
     hist: History
+    #: early stages skipped because the claim is caught up late (see ``CATCH_UP_AFTER``)
+    skipped: tuple[str, ...] = ()
 
     @property
     def due(self) -> date:
@@ -180,7 +189,7 @@ class _Facts:
         return bool(self.case.debtor.email)
 
     def first_open(self, extra_done: Iterable[str] = ()) -> str:
-        return _first_open(set(self.done) | set(extra_done), self.due, self.at, self.timings, self.hist)
+        return _first_open(set(self.done) | set(extra_done) | set(self.skipped), self.due, self.at, self.timings, self.hist)
 
 
 def next_step(
@@ -205,8 +214,12 @@ def next_step(
     merged = all_notices(case, journal_entries) if notices is None else tuple(notices)
     past = tuple(n for n in merged if n.date <= at)
     hist = history(case, at, past, owed=owed) if hist is None else hist
+    waiting = _waiting(case, journal_entries)
+    if waiting is not None:
+        return waiting
     f = _Facts(case, at, sum(owed.values(), Decimal(0)), unpaid, past, frozenset(n.stage for n in past),
                timings(case), hist)
+    f = dataclasses.replace(f, skipped=_catch_up(f))
     plan_note = ""
     plan = _payment_plan(f, journal_entries)
     if isinstance(plan, PlanItem):
@@ -218,6 +231,36 @@ def next_step(
         if item is not None:
             return item
     return _letter_stage(f, plan_note)
+
+
+def _waiting(case: Case, journal_entries: tuple[JournalEntry, ...]) -> PlanItem | None:
+    """Nothing new while a notice is on its way: a letter printed in a batch not yet
+    deposited (``dossier post confirm``) or an email whose delivery is unknown (the
+    connection was lost after the message was handed over)."""
+    printed = awaiting_deposit(journal_entries)
+    if printed:
+        e = printed[-1]
+        return PlanItem(case.reference, None, None, None,
+                        f"waiting: {e.stage} of {e.date.isoformat()} printed ({e.note or 'print job'}), not yet "
+                        "deposited: confirm it with `dossier post confirm` or discard the batch")
+    unknown = pending_deliveries(journal_entries)
+    if unknown:
+        e = unknown[-1]
+        return PlanItem(case.reference, None, None, None,
+                        f"waiting: delivery of the {e.stage} email of {e.date.isoformat()} is unknown "
+                        f"(journal line {e.line}); check the mailbox's sent folder, then send again with --force")
+    return None
+
+
+def _catch_up(f: _Facts) -> tuple[str, ...]:
+    """A claim nothing was ever sent for, whose early reminders' moments passed long ago
+    (an import of last year's books): those reminders are skipped and the ladder starts
+    at the stage the claim's age calls for — at the latest the dernier avis."""
+    if f.done & set(LETTER_STAGES) or f.at <= f.due:
+        return ()
+    limit = dict(f.case.ladder).get(CATCH_UP_KEY, CATCH_UP_AFTER)
+    late = (f.at - f.due).days
+    return tuple(s for s in CATCH_UP_SKIPS if f.timings[s] is not None and late - (f.timings[s] or 0) > limit)
 
 
 def _payment_plan(f: _Facts, journal_entries: tuple[JournalEntry, ...]) -> PlanItem | tuple[_Facts, str] | None:
@@ -327,6 +370,10 @@ def _letter_stage(f: _Facts, plan_note: str) -> PlanItem:
     if f.done:
         why += f"; done: {', '.join(s for s in STAGES if s in f.done)}"
     why += plan_note
+    if f.skipped:
+        limit = dict(f.case.ladder).get(CATCH_UP_KEY, CATCH_UP_AFTER)
+        why += (f"; catching up: nothing sent yet and {(f.at - f.due).days} days overdue, so "
+                f"{', '.join(f.skipped)} skipped (their moment passed over {limit} days ago; ladder.{CATCH_UP_KEY})")
     if f.hist.broken_promises:
         why += f"; {f.hist.broken_promises} broken payment promise(s)"
     if f.hist.profile != "first":

@@ -11,6 +11,10 @@ from dataclasses import dataclass
 
 from dossier.model import CHANNELS, STAGES
 
+#: ``ladder:`` key of a case or portfolio setting the catching-up delay in days (a claim
+#: found late skips the reminders whose moment passed longer ago than that)
+CATCH_UP_KEY = "catch_up_after"
+
 #: what a letter may enclose (its "P.J." list and its email's attachments)
 INVOICES = "invoices"  # copies of the invoices chased
 CONTRACT = "contract"  # the signed quote or purchase order

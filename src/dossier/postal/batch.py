@@ -217,14 +217,6 @@ def discard(folder: str | Path) -> list[JournalEntry]:
     return written
 
 
-def awaiting_deposit(entries: Iterable[JournalEntry]) -> tuple[JournalEntry, ...]:
-    """The "printed" entries of a case's journal whose print job is neither confirmed nor
-    discarded: letters in an envelope somewhere, which a new batch must not print again."""
-    entries = tuple(entries)
-    closed = {e.note for e in entries if e.status in ("sent", "discarded") and e.note}
-    return tuple(e for e in entries if e.status == "printed" and e.note not in closed)
-
-
 def record_receipt(case_root: str | Path, received: date, file: str | Path | None = None, *,
                    stage: str | None = None) -> JournalEntry:
     """Record the signed avis de réception of the case's last registered letter (of
