@@ -213,9 +213,9 @@ def test_catching_up_is_configurable_and_never_applies_once_a_notice_went(tmp_pa
 def test_catch_up_setting_comes_from_the_portfolio(tmp_path):
     import shutil
 
-    from helpers import SAMPLES
-
     from dossier.snapshot import open_case
+
+    from helpers import SAMPLES
 
     pf = tmp_path / "pf"
     shutil.copytree(SAMPLES / "atelier-martin", pf / "am", ignore=shutil.ignore_patterns("out", "journal.jsonl"))
