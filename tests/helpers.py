@@ -11,7 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -269,3 +269,72 @@ def cli(*args, cwd=None, env=None, input: str | None = None) -> subprocess.Compl
     finally:
         os.chdir(old)
     return subprocess.CompletedProcess([str(a) for a in args], code, out, err)
+
+
+# --------------------------------------------------------------------------- portfolios
+
+PORTFOLIO_YAML = """\
+creditor:
+  name: Atelier Martin
+  legal_form: SARL
+  capital: "10000"
+  siren: "732829320"
+  rcs_city: Lyon
+  address: {lines: ["12 rue de la Paix"], postal_code: "69002", city: Lyon, country: FR}
+  email: comptabilite@atelier-martin.example
+  signatory: {name: Claire Martin, title: Gérante}
+  bank: {iban: FR7630006000011234567890189, bic: AGRIFRPP}
+terms: {payment_days: 30, flat_indemnity: true}
+"""
+
+#: (due date, notices already sent) -> the stage due on 2026-06-15
+PORTFOLIO_STAGES = [
+    ("2026-06-20", ()),  # rappel-preventif (due - 5 = 06-15)
+    ("2026-06-10", ()),  # relance-1
+    ("2026-05-30", (("relance-1", "2026-05-31", "email"),)),  # relance-2
+    ("2026-05-10", (("relance-1", "2026-05-11", "email"), ("relance-2", "2026-05-18", "email"))),  # échéancier
+    ("2026-04-10", (("relance-1", "2026-04-11", "email"), ("relance-2", "2026-04-18", "email"),
+                    ("echeancier", "2026-04-25", "email"))),  # dernier avis
+    ("2026-03-10", (("relance-1", "2026-03-11", "email"), ("relance-2", "2026-03-18", "email"),
+                    ("dernier-avis", "2026-04-20", "email"))),  # mise en demeure (LRAR)
+]
+PLACES = [("75011", "Paris"), ("69003", "Lyon"), ("13008", "Marseille"), ("33000", "Bordeaux"), ("59000", "Lille"),
+          ("38000", "Grenoble"), ("06000", "Nice"), ("44000", "Nantes"), ("67000", "Strasbourg"), ("20000", "Ajaccio"),
+          ("97400", "Saint-Denis")]
+
+
+def make_portfolio(root: Path, n: int = 54, *, no_email_every: int = 5) -> Path:
+    """A portfolio of ``n`` cases sharing one portfolio.yaml: varied debtors, postcodes and
+    stages (every letter stage), one debtor in ``no_email_every`` without an email address
+    (paper letters). Case ``k`` is ``C{k:03d}``; its debtor's address ``c{k:03d}@debiteur.example``."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "portfolio.yaml").write_text(PORTFOLIO_YAML, encoding="utf-8")
+    for k in range(n):
+        due, notices = PORTFOLIO_STAGES[k % len(PORTFOLIO_STAGES)]
+        postcode, city = PLACES[k % len(PLACES)]
+        ref = f"C{k:03d}"
+        folder = root / ref
+        (folder / "pieces").mkdir(parents=True, exist_ok=True)
+        inv = f"F-{k:03d}"
+        pdf = PdfWriter()
+        pdf.add_blank_page(595, 842)
+        with open(folder / "pieces" / f"{inv}.pdf", "wb") as f:
+            pdf.write(f)
+        issued = (date.fromisoformat(due) - timedelta(days=30)).isoformat()
+        email = "" if k % no_email_every == no_email_every - 1 else f"  email: c{k:03d}@debiteur.example\n"
+        lines = [
+            f"reference: {ref}",
+            "debtor:",
+            "  kind: company",
+            f"  name: Client {k:03d} SARL",
+            "  legal_form: SARL",
+            f"  address: {{lines: [\"{k + 1} rue du Commerce\"], postal_code: \"{postcode}\", city: {city}, country: FR}}",
+        ]
+        text = "\n".join(lines) + "\n" + email + (
+            "invoices:\n"
+            f"  - {{number: {inv}, issued: {issued}, due: {due}, amount_excl_tax: \"{1000 + 10 * k}.00\", "
+            f"amount_incl_tax: \"{1200 + 12 * k}.00\", file: pieces/{inv}.pdf}}\n")
+        if notices:
+            text += "notices:\n" + "".join(f"  - {{stage: {s}, date: {d}, channel: {c}}}\n" for s, d, c in notices)
+        (folder / "case.yaml").write_text(text, encoding="utf-8")
+    return root

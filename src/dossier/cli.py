@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "rates": ("dossier.commands.core", "rates", "Show or extend the ECB and legal-interest rate tables."),
     "letter": ("dossier.commands.letter", "letter", "Write (and optionally send) the document of one stage."),
     "plan": ("dossier.commands.letter", "plan", "What is due next, per case, and why."),
+    "run": ("dossier.commands.run", "run", "The daily batch over a portfolio: emails sent once, letters in one print job."),
     "bundle": ("dossier.commands.bundle", "bundle", "The court or bailiff dossier: one indexed PDF."),
     "import": ("dossier.commands.imports", "import_", "Cases from the books: FEC, Factur-X/UBL/CII e-invoices, CSV exports."),
     "report": ("dossier.commands.portfolio", "report", "The balance âgée of a portfolio: terminal, HTML or CSV."),
