@@ -162,6 +162,8 @@ def clean_text(value: str | None) -> str | None:
     """A label as kept: control characters dropped, spaces collapsed, length bounded."""
     if value is None:
         return None
+    if len(value) <= MAX_TEXT and value.isprintable() and "  " not in value:  # the usual case, fast
+        return value.strip() or None
     text = value[: MAX_TEXT * 2]
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else " " for ch in text)
