@@ -66,7 +66,7 @@ def fec_text(rows=LEDGER, sep="\t", eol="\n", montant_sens=False, odoo=False) ->
             dv, cv = D(debit.replace(",", ".")), D(credit.replace(",", "."))
             amounts = [f"{max(dv, cv):.2f}".replace(".", ","), "D" if dv >= cv else "C"]
         name = auxlib or {"411": "Clients divers", "706": "Prestations", "418": "Clients FAE"}.get(acct[:3], "")
-        out.append(sep.join([j, {"VE": "Ventes", "BQ": "Banque"}[j], num, d, acct, name, aux, auxlib, ref, d, lib,
+        out.append(sep.join([j, {"VE": "Ventes", "BQ": "Banque", "AN": "A nouveaux"}[j], num, d, acct, name, aux, auxlib, ref, d, lib,
                              *amounts, let, "", d, "", ""]))
     return eol.join(out) + eol
 
@@ -128,6 +128,17 @@ def test_trailing_empty_columns_may_be_left_out(tmp_path):
     f = tmp_path / "short.fec"
     f.write_text(text, encoding="utf-8")
     assert summary(read_fec(f, 30)) == EXPECTED
+
+
+def test_opening_entries_count(tmp_path):
+    """An "à nouveau" balance brought forward without a piece reference is an open item,
+    named after its journal and entry."""
+    rows = [("AN", "1", "20260101", "411000", "C009", "Client Ancien", "-", "A nouveau", "250,00", "0,00", ""),
+            ("AN", "1", "20260101", "890000", "", "", "-", "A nouveau", "0,00", "250,00", "")]
+    f = tmp_path / "an.fec"
+    f.write_text(fec_text(rows), encoding="utf-8")
+    (d,) = read_fec(f, 30).debtors
+    assert [(i.number, i.issued, i.amount_incl_tax, i.settled) for i in d.invoices] == [("AN-1", date(2026, 1, 1), D("250.00"), False)]
 
 
 def test_odoo_amounts_and_signs():
