@@ -175,6 +175,14 @@ def test_bad_amount_and_date_name_line_and_column(tmp_path):
     assert f"{f}:7: EcritureDate: '20260231' is not a date" in text
 
 
+def test_the_fec_of_another_company_is_flagged(tmp_path):
+    pf = portfolio(tmp_path)
+    f = tmp_path / "539749960FEC20261231.txt"
+    f.write_text(fec_text(), encoding="utf-8")
+    code, out, err = invoke("import", "fec", str(f), "--into", str(pf), "--dry-run")
+    assert code == 0 and "the books of SIREN 539749960 (file name), not of the portfolio's creditor (SIREN 732829320)" in err
+
+
 def test_not_a_fec(tmp_path):
     f = tmp_path / "x.txt"
     f.write_text("a;b;c\n1;2;3\n", encoding="utf-8")

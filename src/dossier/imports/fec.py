@@ -301,8 +301,9 @@ def open_items(lines: list[FecLine], file_name: str, payment_days: int) -> Impor
     return ImportResult("fec", (file_name,), group_by_debtor(items))
 
 
-def read_fec(path: str | Path, payment_days: int = 30) -> ImportResult:
-    """Read the FEC at ``path``: its customer items, grouped by debtor."""
+def read_fec(path: str | Path, payment_days: int = 30, creditor_siren: str | None = None) -> ImportResult:
+    """Read the FEC at ``path``: its customer items, grouped by debtor. The file's name,
+    SIRENFECYYYYMMDD (art. A47 A-1), is compared with the portfolio creditor's SIREN."""
     p = Path(path)
     label = str(path)
     try:
@@ -311,4 +312,10 @@ def read_fec(path: str | Path, payment_days: int = 30) -> ImportResult:
         data = p.read_bytes()
     except OSError as e:
         raise ImportFileError([Problem(label, None, "", f"cannot read: {e.strerror}")]) from None
-    return open_items(read_lines(data, label), p.name, payment_days)
+    result = open_items(read_lines(data, label), p.name, payment_days)
+    m = re.match(r"^(\d{9})FEC(\d{8})", p.name, re.I)
+    if m and creditor_siren and m.group(1) != str(creditor_siren).replace(" ", ""):
+        warning = Problem(label, None, "", f"the books of SIREN {m.group(1)} (file name), not of the portfolio's creditor "
+                          f"(SIREN {creditor_siren}): check that this is the right FEC", "warning")
+        result = ImportResult(result.kind, result.files, result.debtors, result.complete, (warning,))
+    return result
