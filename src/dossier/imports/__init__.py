@@ -87,8 +87,7 @@ class DebtorInfo:
         return self.keys[0]
 
 
-@dataclass(frozen=True)
-class ImportedInvoice:
+class ImportedInvoice(NamedTuple):
     number: str
     issued: date
     due: date
@@ -105,8 +104,7 @@ class ImportedInvoice:
     penalty_note: str | None = None
 
 
-@dataclass(frozen=True)
-class ImportedPayment:
+class ImportedPayment(NamedTuple):
     id: str
     date: date
     amount: Decimal
@@ -118,8 +116,7 @@ class ImportedPayment:
     date_estimated: bool = False
 
 
-@dataclass(frozen=True)
-class ImportedCreditNote:
+class ImportedCreditNote(NamedTuple):
     number: str
     date: date
     amount: Decimal
