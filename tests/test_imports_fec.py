@@ -130,6 +130,22 @@ def test_trailing_empty_columns_may_be_left_out(tmp_path):
     assert summary(read_fec(f, 30)) == EXPECTED
 
 
+def test_amount_excluding_tax_from_the_revenue_lines(tmp_path):
+    rows = [("VE", "1", "20260105", "411000", "C001", "Dupont", "F1", "F1", "1200,00", "0,00", ""),
+            ("VE", "1", "20260105", "706000", "", "", "F1", "F1", "0,00", "1000,00", ""),
+            ("VE", "1", "20260105", "445710", "", "", "F1", "F1", "0,00", "200,00", ""),
+            # two invoices in one entry: the revenue cannot be split between them
+            ("VE", "2", "20260106", "411000", "C001", "Dupont", "F2", "F2", "120,00", "0,00", ""),
+            ("VE", "2", "20260106", "411000", "C001", "Dupont", "F3", "F3", "240,00", "0,00", ""),
+            ("VE", "2", "20260106", "706000", "", "", "F2", "F2", "0,00", "300,00", ""),
+            ("VE", "2", "20260106", "445710", "", "", "F2", "F2", "0,00", "60,00", "")]
+    f = tmp_path / "ht.fec"
+    f.write_text(fec_text(rows, montant_sens=True), encoding="utf-8")
+    (d,) = read_fec(f, 30).debtors
+    assert [(i.number, i.amount_incl_tax, i.amount_excl_tax) for i in d.invoices] == [
+        ("F1", D("1200.00"), D("1000.00")), ("F2", D("120.00"), None), ("F3", D("240.00"), None)]
+
+
 def test_opening_entries_count(tmp_path):
     """An "à nouveau" balance brought forward without a piece reference is an open item,
     named after its journal and entry."""
