@@ -217,3 +217,22 @@ def test_type380_credit_note_is_a_credit_note():
     (items,) = result.debtors
     assert e.grand_total == D("-233.47") and items.invoices == ()
     assert [(c.number, c.amount, c.invoice) for c in items.credit_notes] == [("AV-2017-0005", D("233.47"), "FA-2017-0010")]
+
+
+def test_an_import_adds_to_a_case_written_by_hand(tmp_path):
+    """A portfolio case written by hand for the same debtor (same SIREN) receives the
+    imported invoice in its imported.yaml; its case.yaml is left as it is."""
+    pf = portfolio(tmp_path)
+    hand = ("debtor:\n  kind: company\n  name: Dupont Boulangerie\n  siren: \"539749960\"\n"
+            "  address: {lines: [5 place Grenette], postal_code: '38000', city: Grenoble}\n"
+            "invoices:\n  - {number: F-99, issued: 2026-01-02, due: 2026-02-01, amount_incl_tax: '50.00'}\n")
+    (pf / "dupont").mkdir()
+    (pf / "dupont" / "case.yaml").write_text(hand, encoding="utf-8")
+    code, out, err = invoke("import", "einvoice", str(cii(tmp_path)), "--into", str(pf))
+    assert code == 0, err
+    assert sorted(p.name for p in pf.iterdir() if p.is_dir()) == ["dupont"]
+    assert (pf / "dupont" / "case.yaml").read_text(encoding="utf-8") == hand
+    case, problems, _ = check_case_layers(pf / "dupont", LATE)
+    assert case is not None, problems
+    assert case.debtor.name == "Dupont Boulangerie"  # the hand-written name wins
+    assert sorted(i.number for i in case.invoices) == ["F-100", "F-99"]

@@ -67,7 +67,7 @@ def fec_text(rows=LEDGER, sep="\t", eol="\n", montant_sens=False, odoo=False) ->
             dv, cv = D(debit.replace(",", ".")), D(credit.replace(",", "."))
             amounts = [f"{max(dv, cv):.2f}".replace(".", ","), "D" if dv >= cv else "C"]
         name = auxlib or {"411": "Clients divers", "706": "Prestations", "418": "Clients FAE"}.get(acct[:3], "")
-        out.append(sep.join([j, {"VE": "Ventes", "BQ": "Banque"}[j], num, d, acct, name, aux, auxlib, ref, d, lib,
+        out.append(sep.join([j, {"VE": "Ventes", "BQ": "Banque", "AN": "A nouveaux"}[j], num, d, acct, name, aux, auxlib, ref, d, lib,
                              *amounts, let, "", d, "", ""]))
     return eol.join(out) + eol
 
@@ -131,6 +131,33 @@ def test_trailing_empty_columns_may_be_left_out(tmp_path):
     assert summary(read_fec(f, 30)) == EXPECTED
 
 
+def test_amount_excluding_tax_from_the_revenue_lines(tmp_path):
+    rows = [("VE", "1", "20260105", "411000", "C001", "Dupont", "F1", "F1", "1200,00", "0,00", ""),
+            ("VE", "1", "20260105", "706000", "", "", "F1", "F1", "0,00", "1000,00", ""),
+            ("VE", "1", "20260105", "445710", "", "", "F1", "F1", "0,00", "200,00", ""),
+            # two invoices in one entry: the revenue cannot be split between them
+            ("VE", "2", "20260106", "411000", "C001", "Dupont", "F2", "F2", "120,00", "0,00", ""),
+            ("VE", "2", "20260106", "411000", "C001", "Dupont", "F3", "F3", "240,00", "0,00", ""),
+            ("VE", "2", "20260106", "706000", "", "", "F2", "F2", "0,00", "300,00", ""),
+            ("VE", "2", "20260106", "445710", "", "", "F2", "F2", "0,00", "60,00", "")]
+    f = tmp_path / "ht.fec"
+    f.write_text(fec_text(rows, montant_sens=True), encoding="utf-8")
+    (d,) = read_fec(f, 30).debtors
+    assert [(i.number, i.amount_incl_tax, i.amount_excl_tax) for i in d.invoices] == [
+        ("F1", D("1200.00"), D("1000.00")), ("F2", D("120.00"), None), ("F3", D("240.00"), None)]
+
+
+def test_opening_entries_count(tmp_path):
+    """An "à nouveau" balance brought forward without a piece reference is an open item,
+    named after its journal and entry."""
+    rows = [("AN", "1", "20260101", "411000", "C009", "Client Ancien", "-", "A nouveau", "250,00", "0,00", ""),
+            ("AN", "1", "20260101", "890000", "", "", "-", "A nouveau", "0,00", "250,00", "")]
+    f = tmp_path / "an.fec"
+    f.write_text(fec_text(rows), encoding="utf-8")
+    (d,) = read_fec(f, 30).debtors
+    assert [(i.number, i.issued, i.amount_incl_tax, i.settled) for i in d.invoices] == [("AN-1", date(2026, 1, 1), D("250.00"), False)]
+
+
 def test_odoo_amounts_and_signs():
     assert parse_amount(" 000000000001437,12") == D("1437.12")
     assert parse_amount("-000000000000012,50") == D("-12.50")
@@ -163,6 +190,14 @@ def test_bad_amount_and_date_name_line_and_column(tmp_path):
     text = str(e.value)
     assert f"{f}:5: Debit: '6OO,00' is not an amount" in text
     assert f"{f}:7: EcritureDate: '20260231' is not a date" in text
+
+
+def test_the_fec_of_another_company_is_flagged(tmp_path):
+    pf = portfolio(tmp_path)
+    f = tmp_path / "539749960FEC20261231.txt"
+    f.write_text(fec_text(), encoding="utf-8")
+    code, out, err = invoke("import", "fec", str(f), "--into", str(pf), "--dry-run")
+    assert code == 0 and "the books of SIREN 539749960 (file name), not of the portfolio's creditor (SIREN 732829320)" in err
 
 
 def test_not_a_fec(tmp_path):

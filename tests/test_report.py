@@ -192,3 +192,16 @@ def test_debtor_in_collective_proceedings_is_not_chased(tmp_path):
     assert b.collective and b.next_stage is None and "declare the claim" in b.next_reason
     assert b.outstanding == D("1500.00")  # still counted: the claim is declared, not dropped
     assert "procédure collective : déclarer la créance" in html_page(r, "pf")
+
+
+def test_the_portfolio_templates_override_the_page(tmp_path):
+    pf = make_portfolio(tmp_path)
+    (pf / "my-templates" / "reports").mkdir(parents=True)
+    (pf / "my-templates" / "reports" / "ageing.html").write_text(
+        "<p>Encours {{ report.outstanding|money }}</p>\n", encoding="utf-8")
+    with (pf / "portfolio.yaml").open("a", encoding="utf-8") as f:
+        f.write("templates: my-templates\n")
+    html = tmp_path / "r.html"
+    code, out, err = invoke("report", str(pf), "--at", AT, "--html", str(html))
+    assert code == 0, err
+    assert norm(html.read_text(encoding="utf-8")) == "<p>Encours 2 440,00 €</p> "

@@ -62,6 +62,12 @@ class Portfolio:
         except InvalidOperation:
             return None
 
+    @property
+    def templates(self) -> Path | None:
+        """The portfolio's own templates folder (``templates:``, relative to the portfolio)."""
+        t = self.settings.get("templates")
+        return (self.root / str(t)).resolve() if t else None
+
     def case_dirs(self) -> list[Path]:
         """Case folders (with a case.yaml or an imported.yaml), sorted by name, which is the
         case reference unless case.yaml says otherwise."""

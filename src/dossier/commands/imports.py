@@ -63,7 +63,8 @@ def fec(file: str, into: str, dry_run: bool, payment_days: int | None) -> None:
 
     portfolio = _portfolio(into)
     days = payment_days if payment_days is not None else portfolio.default_payment_days
-    _run(read_fec(file, days), portfolio, dry_run)
+    creditor = portfolio.settings.get("creditor") if isinstance(portfolio.settings.get("creditor"), dict) else {}
+    _run(read_fec(file, days, creditor.get("siren")), portfolio, dry_run)
 
 
 @import_.command("einvoice")

@@ -53,7 +53,10 @@ def report(portfolio: str, at, html_file: str | None, csv_file: str | None, no_i
     at = resolve_at(at)
     result = portfolio_ageing(portfolio, at, load_rates(rates_files))
     if html_file:
-        write_atomic(Path(html_file), html_page(result, Path(portfolio).resolve().name).encode("utf-8"))
+        from dossier.portfolio import load_portfolio
+
+        user_dirs = [t for t in (load_portfolio(portfolio).templates,) if t is not None]
+        write_atomic(Path(html_file), html_page(result, Path(portfolio).resolve().name, user_dirs).encode("utf-8"))
     if csv_file:
         write_atomic(Path(csv_file), csv_text(result).encode("utf-8"))
     Console(soft_wrap=False, width=None if not (html_file or csv_file) else 200).print(

@@ -87,8 +87,7 @@ class DebtorInfo:
         return self.keys[0]
 
 
-@dataclass(frozen=True)
-class ImportedInvoice:
+class ImportedInvoice(NamedTuple):
     number: str
     issued: date
     due: date
@@ -105,8 +104,7 @@ class ImportedInvoice:
     penalty_note: str | None = None
 
 
-@dataclass(frozen=True)
-class ImportedPayment:
+class ImportedPayment(NamedTuple):
     id: str
     date: date
     amount: Decimal
@@ -118,8 +116,7 @@ class ImportedPayment:
     date_estimated: bool = False
 
 
-@dataclass(frozen=True)
-class ImportedCreditNote:
+class ImportedCreditNote(NamedTuple):
     number: str
     date: date
     amount: Decimal
@@ -162,6 +159,8 @@ def clean_text(value: str | None) -> str | None:
     """A label as kept: control characters dropped, spaces collapsed, length bounded."""
     if value is None:
         return None
+    if len(value) <= MAX_TEXT and value.isprintable() and "  " not in value:  # the usual case, fast
+        return value.strip() or None
     text = value[: MAX_TEXT * 2]
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else " " for ch in text)

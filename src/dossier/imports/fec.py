@@ -75,6 +75,9 @@ class FecLine(NamedTuple):
     #: "invoice", "credit_note" or "payment"
     kind: str
     open: bool
+    #: an invoice's amount excluding tax: the revenue (7…) its entry books, when the entry
+    #: holds this one invoice line; else None
+    excl_tax: Decimal | None = None
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -183,7 +186,7 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
     amount_cols = [cols[k] for k in ("debit", "credit", "montant", "sens") if k in cols]
     needed_width = max([*g.values(), *amount_cols]) + 1
     raw: list[tuple] = []
-    entry_revenue: set[tuple[str, str]] = set()
+    entry_revenue: dict[tuple[str, str], Decimal] = {}
     i_account, i_journal, i_entry = g["CompteNum"], g["JournalCode"], g["EcritureNum"]
     i_edate, i_pdate = g["EcritureDate"], g["PieceDate"]
     for n, rowtext in enumerate(lines[1:], start=2):
@@ -199,7 +202,9 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
             continue
         account = row[i_account].strip()
         if account[:1] == "7":
-            entry_revenue.add((row[i_journal].strip(), row[i_entry].strip()))
+            key = (row[i_journal].strip(), row[i_entry].strip())
+            booked = _revenue(row, cols)
+            entry_revenue[key] = entry_revenue.get(key, Decimal(0)) + (booked or Decimal(0))
         if not account.startswith(CUSTOMER_ACCOUNTS):
             continue
         amount = r.amount(row, cols, n)
@@ -217,9 +222,22 @@ def read_lines(data: bytes, label: str) -> list[FecLine]:
     return _classify(raw, g, entry_revenue)
 
 
-def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str, str]]) -> list[FecLine]:
+def _revenue(row: list[str], cols: dict[str, int]) -> Decimal | None:
+    """Credit minus debit of a revenue line (its errors are not the import's concern)."""
+    if "credit" in cols:
+        c, d = parse_amount(row[cols["credit"]]), parse_amount(row[cols["debit"]])
+        return c - d if c is not None and d is not None else None
+    m = parse_amount(row[cols["montant"]])
+    return None if m is None else (m if row[cols["sens"]].strip().upper() in ("C", "-1") else -m)
+
+
+def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: dict[tuple[str, str], Decimal]) -> list[FecLine]:
     balance: dict[tuple[str, str], Decimal] = {}
+    invoice_lines: dict[tuple[str, str], int] = {}
     for _, row, account, amount, _, _ in raw:
+        if amount > 0:
+            key = (row[g["JournalCode"]].strip(), row[g["EcritureNum"]].strip())
+            invoice_lines[key] = invoice_lines.get(key, 0) + 1
         let = row[g["EcritureLet"]].strip()
         if let:
             key = ((row[g["CompAuxNum"]].strip() or account), let)
@@ -231,8 +249,12 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
         aux = row[g["CompAuxNum"]].strip() or account
         let = row[g["EcritureLet"]].strip()
         journal, entry = row[g["JournalCode"]].strip(), row[g["EcritureNum"]].strip()
+        excl = None
         if amount > 0:
             kind = "invoice"
+            revenue = entry_revenue.get((journal, entry))
+            if revenue is not None and invoice_lines[(journal, entry)] == 1 and 0 < revenue <= amount:
+                excl = revenue
         else:
             kind = "credit_note" if (journal, entry) in entry_revenue else "payment"
         name = names.get(aux)
@@ -240,7 +262,7 @@ def _classify(raw: list[tuple], g: dict[str, int], entry_revenue: set[tuple[str,
             name = names[aux] = clean_text(row[g["CompAuxLib"]]) or clean_text(row[g["CompteLib"]]) or aux
         out.append(FecLine(n, journal, entry, edate, account, aux, name, _clean(row[i_ref]) or "",
                            pdate, _clean(row[i_label]) or "", amount, let, kind,
-                           not let or balance[(aux, let)] != 0))
+                           not let or balance[(aux, let)] != 0, excl))
     return out
 
 
@@ -273,15 +295,16 @@ def open_items(lines: list[FecLine], file_name: str, payment_days: int) -> Impor
                                                     origin=Origin(file_name, ln.line, via="fec"))
     for (acct, number), lns in invoices.items():
         first = lns[0]
+        excl = None
         if len(lns) == 1:
-            issued, amount, settled = first.piece_date, first.amount, not first.open
+            issued, amount, settled, excl = first.piece_date, first.amount, not first.open, first.excl_tax
         else:  # one invoice booked on several lines (e.g. instalments)
             issued = min(ln.piece_date for ln in lns)
             amount = sum((ln.amount for ln in lns), Decimal(0))
             settled = all(not ln.open for ln in lns)
         items.append((debtors[acct], ImportedInvoice(
             number, issued, issued + timedelta(days=payment_days), amount,
-            Origin(file_name, first.line, via="fec"), due_estimated=True, settled=settled)))
+            Origin(file_name, first.line, via="fec"), due_estimated=True, amount_excl_tax=excl, settled=settled)))
     seen: dict[tuple[str, str, str], int] = {}
     for ln in lines:
         if ln.kind == "invoice" or ln.amount == 0:
@@ -301,8 +324,9 @@ def open_items(lines: list[FecLine], file_name: str, payment_days: int) -> Impor
     return ImportResult("fec", (file_name,), group_by_debtor(items))
 
 
-def read_fec(path: str | Path, payment_days: int = 30) -> ImportResult:
-    """Read the FEC at ``path``: its customer items, grouped by debtor."""
+def read_fec(path: str | Path, payment_days: int = 30, creditor_siren: str | None = None) -> ImportResult:
+    """Read the FEC at ``path``: its customer items, grouped by debtor. The file's name,
+    SIRENFECYYYYMMDD (art. A47 A-1), is compared with the portfolio creditor's SIREN."""
     p = Path(path)
     label = str(path)
     try:
@@ -311,4 +335,10 @@ def read_fec(path: str | Path, payment_days: int = 30) -> ImportResult:
         data = p.read_bytes()
     except OSError as e:
         raise ImportFileError([Problem(label, None, "", f"cannot read: {e.strerror}")]) from None
-    return open_items(read_lines(data, label), p.name, payment_days)
+    result = open_items(read_lines(data, label), p.name, payment_days)
+    m = re.match(r"^(\d{9})FEC(\d{8})", p.name, re.I)
+    if m and creditor_siren and m.group(1) != str(creditor_siren).replace(" ", ""):
+        warning = Problem(label, None, "", f"the books of SIREN {m.group(1)} (file name), not of the portfolio's creditor "
+                          f"(SIREN {creditor_siren}): check that this is the right FEC", "warning")
+        result = ImportResult(result.kind, result.files, result.debtors, result.complete, (warning,))
+    return result

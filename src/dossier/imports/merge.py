@@ -103,6 +103,8 @@ def _existing_cases(portfolio: Portfolio) -> tuple[dict[str, Path], dict[Path, d
     for folder in portfolio.case_dirs():
         f = folder / IMPORTED_FILE
         if not f.is_file():
+            for k in _hand_case_keys(folder / CASE_FILE):
+                index.setdefault(k, folder)
             continue
         try:
             d = yaml.load(f.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
@@ -119,6 +121,26 @@ def _existing_cases(portfolio: Portfolio) -> tuple[dict[str, Path], dict[Path, d
         for k in keys:
             index.setdefault(str(k), folder)
     return index, data
+
+
+def _hand_case_keys(case_file: Path) -> list[str]:
+    """A case written by hand (no imported.yaml): its debtor's SIREN and name, so that an
+    import adds to it rather than making a second case for the same debtor."""
+    import yaml
+
+    from dossier.imports import normalise_name
+
+    try:
+        d = yaml.load(case_file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        return []  # `dossier check` reports it
+    debtor = d.get("debtor") if isinstance(d, dict) else None
+    if not isinstance(debtor, dict):
+        return []
+    keys = [f"siren:{debtor['siren']}"] if debtor.get("siren") else []
+    if isinstance(debtor.get("name"), str):
+        keys.append(f"name:{normalise_name(debtor['name'])}")
+    return keys
 
 
 def _debtor_yaml(old: dict, d: DebtorInfo) -> dict:
