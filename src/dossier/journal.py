@@ -624,4 +624,3 @@ def receipt_of(sent: JournalEntry, entries: Iterable[JournalEntry]) -> JournalEn
             continue
         return e
     return None
-
