@@ -16,7 +16,7 @@ reported apart).
   Pillow, then ``merge_page`` of a per-page stamp overlay (same text) — what a short
   script would do, with no front matter, no normalisation and no checks.
 
-Target (issue #4): dossier within 1.5x of the bare merge.
+Target: dossier within 1.5x of the bare merge.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ from datetime import date
 variant, case_dir, out = sys.argv[1], sys.argv[2], sys.argv[3]
 sys.path.insert(0, {fixtures!r})
 if variant == "dossier":
-    from dossier.casefile import load_case
+    from dossier.snapshot import open_case
     from dossier.law.rates import load_rates
     from dossier.bundle import build_bundle
     import weasyprint, pypdf, PIL.Image  # imports before the clock
@@ -122,15 +122,14 @@ if variant == "dossier":
             finally:
                 parts[name] = parts.get(name, 0.0) + time.perf_counter() - t0
         return wrapper
-    A.load_exhibit = timed("load evidence", A.load_exhibit)
+    A.load_all = timed("load evidence", A.load_all)
     A.place_exhibit = timed("normalise + stamp exhibits", A.place_exhibit)
     B.Background.result = timed("wait for cover + requête", B.Background.result)
     A.index_pages = timed("bordereau + table of contents", A.index_pages)
     A._write_pdf = timed("number, link, outline, write", A._write_pdf)
     at = date(2026, 6, 15)
     t = time.perf_counter()
-    case = load_case(case_dir, at)
-    r = build_bundle(case, at, load_rates(), with_docx=False)
+    r = build_bundle(open_case(case_dir, at, load_rates()), with_docx=False)
     pdf, pages = r.pdf, r.pages
 else:
     parts = {{}}

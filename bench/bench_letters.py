@@ -3,7 +3,7 @@ and warm per-letter (same process, shared FontConfiguration).
 
     python bench/bench_letters.py [CASE] [--at DATE] [-n N]
 
-Prints figures; not a timed test. Targets (issue #3): cold < 1 s for a single letter.
+Prints figures; not a timed test. Target: cold < 1 s for a single letter.
 """
 
 from __future__ import annotations
@@ -21,14 +21,12 @@ COLD = r"""
 import sys, time
 t0 = time.perf_counter()
 from datetime import date
-from dossier.casefile import load_case
 from dossier.law.rates import load_rates
-from dossier.law.penalties import compute_statement
+from dossier.snapshot import open_case
 from dossier.letters import render_stage
 t1 = time.perf_counter()
-case = load_case(sys.argv[1]); at = date.fromisoformat(sys.argv[2])
-st = compute_statement(case, at, load_rates(user_file=False))
-r = render_stage(case, sys.argv[3], at, st, formats=("pdf",))
+state = open_case(sys.argv[1], date.fromisoformat(sys.argv[2]), load_rates(user_file=False))
+r = render_stage(state, sys.argv[3], formats=("pdf",))
 t2 = time.perf_counter()
 print(f"{t1 - t0:.3f} {t2 - t1:.3f} {t2 - t0:.3f}")
 """
@@ -53,24 +51,22 @@ def main() -> None:
         best = min(runs, key=lambda r: r[2])
         print(f"cold {stage:16s} (pdf only, fresh process, best of 3): imports {best[0]:.3f} s + render {best[1]:.3f} s = {best[2]:.3f} s")
 
-    from dossier.casefile import load_case
-    from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
     from dossier.letters import render_stage
+    from dossier.snapshot import open_case
 
-    case = load_case(args.case)
     at = date.fromisoformat(args.at)
-    st = compute_statement(case, at, load_rates(user_file=False))
+    state = open_case(args.case, at, load_rates(user_file=False))
     from dossier.render import pdf as pdfmod
 
-    render_stage(case, "relance-1", at, st)  # warm up
+    render_stage(state, "relance-1")  # warm up
     for formats in (("pdf",), ("pdf", "docx", "eml")):
         for stage in ("relance-1", "mise-en-demeure"):
             total = 0.0
             for _ in range(args.n):
                 pdfmod._cache.clear()  # measure real renders, not the in-process cache
                 t = time.perf_counter()
-                render_stage(case, stage, at, st, formats=formats)
+                render_stage(state, stage, formats=formats)
                 total += time.perf_counter() - t
             print(f"warm {stage:16s} {'+'.join(formats):13s}: {total / args.n * 1000:.0f} ms per letter (n={args.n}, no cache)")
 
@@ -81,7 +77,7 @@ def main() -> None:
     pdfmod._cache.clear()
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        paths = write_all_stages(case, at, Path(tmp), load_rates(user_file=False))
+        paths = write_all_stages(state, Path(tmp))
         dt = time.perf_counter() - t
     print(f"all six stages, every format ({len(paths)} files, warm process): {dt:.2f} s")
 
