@@ -73,15 +73,17 @@ def test_letter_frame_sender_mentions_date_refs_lrar_signature(case, rates):
                    "Lettre recommandée avec accusé de réception n° 1A 123 456 7890 1",
                    "Claire Martin", "Gérante", "page 1/", "Pièces jointes"):
         assert needle in text, needle
-    # deadline: 8 days, 23 June 2026 is a Tuesday
-    assert "au plus tard le 23 juin 2026" in text
+    # deadline: 8 days from receipt of the letter (the ladder counts from receipt too)
+    assert "dans un délai de huit jours à compter de la réception de la présente" in text
 
 
 def test_deadline_moves_off_public_holiday(case, rates):
     at = date(2026, 4, 30)  # + 8 days = Friday 8 May (Victoire 1945), then the weekend
+    r = render_stage(case, "dernier-avis", at, compute_statement(case, at, rates), formats=("pdf",))
+    text = _norm(pdf_text(r.files["dernier-avis.pdf"]))
+    assert "au plus tard le 11 mai 2026" in text
     r = render_stage(case, "mise-en-demeure", at, compute_statement(case, at, rates), formats=("pdf",))
     text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
-    assert "au plus tard le 11 mai 2026" in text
     # F2026-021 is not due yet: left out of the claim, and said so
     assert "F2026-021" in text and "non encore échue" in text
 

@@ -406,8 +406,8 @@ class _Builder:
     def terms(self) -> Terms:
         d = _v(self.data, "terms") or {}
         rate = _v(d, "penalty_rate")
-        if rate is not None and not (Decimal("0") < rate <= Decimal("100")):
-            self.r.problem(_line(d, "penalty_rate"), "terms.penalty_rate", f"{rate} % is not a plausible yearly rate (0 < rate <= 100)")
+        if rate is not None and not (Decimal("0") <= rate <= Decimal("100")):
+            self.r.problem(_line(d, "penalty_rate"), "terms.penalty_rate", f"{rate} % is not a plausible yearly rate (0 <= rate <= 100)")
             rate = None
         days = _v(d, "payment_days")
         if days is not None and not 0 <= days <= 365:

@@ -324,6 +324,9 @@ def build_context(
     promises = [n for n in notices if n.promised_date]
     last_promise = max(promises, key=lambda n: n.date) if promises else None
     previous = tuple(n for n in notices if n.stage != stage)
+    # a second mise en demeure cites the first one (and its receipt), which started interest
+    earlier_formal = next((n for n in notices if n.stage == "mise-en-demeure" and n.date < at), None) \
+        if stage == "mise-en-demeure" else None
     attachments = _attachment_titles(case, stage, claim, payment is not None)
 
     return {
@@ -346,6 +349,8 @@ def build_context(
         "history": hist,
         "profile": hist.profile,
         "notices": previous,
+        "earlier_formal": earlier_formal,
+        "interest_from_receipt": case.terms.interest_start == "received",
         "last_promise": last_promise,
         "channel_fr": CHANNEL_FR,
         "lrar": lrar,
