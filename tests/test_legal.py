@@ -17,7 +17,7 @@ from dossier.law.penalties import compute_statement
 from dossier.law.rates import load_rates
 from dossier.letters import LetterOptions, template_dirs
 from dossier.letters.context import build_context
-from dossier.model import Notice, Terms
+from dossier.model import Invoice, Notice, Payment, Terms
 from dossier.render.templates import render
 from dossier.render.text import html_to_text
 
@@ -191,3 +191,128 @@ TERMS
 invoices:
   - {number: F1, issued: 2026-03-02, due: 2026-04-01, amount_incl_tax: 1200.00}
 """
+
+
+# ----------------------------------------------------------------------------- regimes (16-19)
+
+
+def _b2b(tmp_path, invoices, **kw):
+    case = make_case(tmp_path / "c", invoices=invoices, payments=())
+    return dataclasses.replace(case, **kw)
+
+
+def test_public_body_interest_is_ecb_plus_8_fixed_for_the_whole_delay(tmp_path, rates):
+    """Due 10 December 2025: interest runs from 11 December 2025, so the ECB rate of
+    1 July 2025 (2.15) + 8 = 10.15 %, also in 2026 (when L441-10 would give 12.15)."""
+    inv = Invoice("F1", date(2025, 11, 10), date(2025, 12, 10), D("10000.00"))
+    case = _b2b(tmp_path, (inv,))
+    case = dataclasses.replace(case, debtor=dataclasses.replace(case.debtor, kind="public", legal_form=None))
+    st = compute_statement(case, date(2026, 3, 10), rates)
+    periods = st.invoices[0].periods
+    assert [(p.days, p.rate) for p in periods] == [(21, D("10.15")), (69, D("10.15"))]
+    # 10000 × 10.15 % × 21 / 365 = 58.40 ; × 69 / 365 = 191.88
+    assert [p.amount for p in periods] == [D("58.40"), D("191.88")]
+    assert st.indemnities == D("40.00") and st.regime == "b2b"
+    assert "R2192-31" in periods[0].basis and "fixe pour toute la durée" in periods[0].basis
+
+
+def test_public_kind_is_accepted_by_the_case_file(tmp_path):
+    from dossier.casefile import check_case
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "case.yaml").write_text(CASE_MIN.replace("TERMS", "").replace("kind: company", "kind: public"))
+    case, problems = check_case(root, AT)
+    assert case is not None, problems
+    assert case.debtor.is_public and case.debtor.is_company
+
+
+def test_no_flat_indemnity_before_2013_and_no_guessed_rate(tmp_path, rates):
+    old = Invoice("F0", date(2012, 11, 5), date(2012, 12, 5), D("1000.00"))
+    case = _b2b(tmp_path, (old,), payments=(Payment(date(2016, 3, 1), D("1000.00"), "F0"),))
+    with pytest.raises(Exception, match="before 1 January 2013"):
+        compute_statement(case, AT, rates)
+    # invoiced in 2012, due in 2013: still no 40 EUR (the payment period started before 2013)
+    inv = Invoice("F1", date(2012, 12, 20), date(2016, 1, 20), D("1000.00"))
+    case = _b2b(tmp_path, (inv,), payments=(Payment(date(2016, 2, 19), D("1000.00"), "F1"),))
+    st = compute_statement(case, AT, rates)
+    assert st.penalties > 0 and st.indemnities == D("0.00")
+
+
+def test_judgment_raises_the_legal_rate_by_5_points_two_months_after_enforceable(tmp_path, rates):
+    from dossier.model import Judgment
+
+    med = Notice("mise-en-demeure", date(2025, 9, 1), "lrar", received=date(2025, 9, 3))
+    inv = Invoice("F1", date(2025, 7, 1), date(2025, 8, 1), D("2000.00"))
+    case = make_case(tmp_path / "c", consumer=True, notices=(med,), invoices=(inv,), payments=())
+    case = dataclasses.replace(case, judgment=Judgment(date(2025, 10, 15), "Tribunal judiciaire de Grenoble", date(2025, 10, 20)))
+    st = compute_statement(case, date(2026, 3, 31), rates)
+    got = [(p.start, p.end, p.rate, p.amount) for p in st.invoices[0].periods]
+    assert got == [
+        (date(2025, 9, 4), date(2025, 12, 19), D("2.76"), D("16.18")),   # 107 days
+        (date(2025, 12, 20), date(2025, 12, 31), D("7.76"), D("5.10")),  # 12 days
+        (date(2026, 1, 1), date(2026, 3, 31), D("7.62"), D("37.58")),    # 90 days
+    ]
+    assert any("L313-3" in b for b in st.bases)
+
+
+def test_cancelling_credit_note_leaves_no_penalty_and_no_indemnity(tmp_path, rates):
+    from dossier.model import CreditNote
+
+    a = Invoice("F1", date(2026, 1, 5), date(2026, 2, 4), D("1200.00"))
+    b = Invoice("F2", date(2026, 1, 5), date(2026, 2, 4), D("600.00"))
+    cn = (CreditNote("AV1", date(2026, 4, 1), D("1200.00"), "F1", cancels=True),
+          CreditNote("AV2", date(2026, 4, 1), D("600.00"), "F2"))
+    st = compute_statement(_b2b(tmp_path, (a, b), credit_notes=cn), AT, rates)
+    f1, f2 = st.invoices
+    assert (f1.penalties, f1.indemnity, f1.outstanding) == (D("0.00"), D("0.00"), D("0.00"))
+    # an ordinary credit note given late still leaves the penalties until its date and the 40 EUR
+    assert f2.penalties > 0 and f2.indemnity == D("40.00")
+
+
+def test_cancels_must_be_for_the_whole_invoice(tmp_path):
+    from dossier.casefile import check_case
+
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "case.yaml").write_text(CASE_MIN.replace("TERMS", "") + (
+        "credit_notes:\n  - {number: AV1, date: 2026-04-01, amount: 200.00, invoice: F1, cancels: true}\n"))
+    case, problems = check_case(root, AT)
+    assert case is None
+    assert any(p.field == "credit_notes[0].cancels" and "not the whole invoice" in p.message for p in problems)
+
+
+def test_mise_en_demeure_without_receipt_warns_that_interest_runs_from_sending(tmp_path, rates):
+    med = Notice("mise-en-demeure", date(2026, 5, 4), "lrar")
+    st = compute_statement(make_case(tmp_path / "c", consumer=True, notices=(med,)), AT, rates)
+    assert any("no received date" in w and "sending date" in w for w in st.warnings)
+    assert st.invoices[0].accrual_from == date(2026, 5, 5)
+
+
+@pytest.mark.parametrize("consumer, due, warned", [
+    (True, date(2024, 6, 1), "may be time-barred since 2026-06-02"),
+    (True, date(2024, 10, 1), "becomes time-barred on 2026-10-02"),
+    (False, date(2024, 7, 1), None),
+    (False, date(2021, 9, 1), "becomes time-barred on 2026-09-02"),
+])
+def test_prescription_warnings(tmp_path, rates, consumer, due, warned):
+    inv = Invoice("F1", due - (date(2024, 2, 1) - date(2024, 1, 1)), due, D("500.00"))
+    notices = (Notice("mise-en-demeure", date(2026, 5, 4), "lrar", received=date(2026, 5, 6)),) if consumer else ()
+    case = make_case(tmp_path / "c", consumer=consumer, invoices=(inv,), payments=(), notices=notices)
+    got = list(compute_statement(case, AT, rates).warnings)
+    hits = [w for w in got if "time-barred" in w]
+    if warned is None:
+        assert hits == []
+    else:
+        assert hits and warned in hits[0], got
+
+
+def test_check_shows_prescription(tmp_path):
+    root = tmp_path / "c"
+    root.mkdir()
+    (root / "case.yaml").write_text(CASE_MIN.replace("TERMS", "").replace(
+        "kind: company\n  legal_form: SAS\n  siren: \"539749960\"", "kind: consumer").replace(
+        "due: 2026-04-01", "due: 2024-04-01").replace("issued: 2026-03-02", "issued: 2024-03-02"))
+    code, out, err = invoke("check", root, "--at", "2026-06-15")
+    assert code == 0, err
+    assert "invoices[0].due" in out + err and "time-barred" in out + err and "L218-2" in out + err

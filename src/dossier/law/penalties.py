@@ -47,7 +47,9 @@ from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 from dossier.fmt import rate as _fr
-from dossier.law.rates import AppliedRate, RateTable, half_year, half_year_end
+from dossier.errors import RateTableError
+from dossier.law.deadlines import prescription_warnings
+from dossier.law.rates import AppliedRate, RateTable, half_year, half_year_end, half_year_start
 from dossier.law.statement import (
     CENT,
     Imputation,
@@ -61,6 +63,13 @@ from dossier.model import Case, Invoice, Notice
 ZERO = Decimal("0.00")
 FLAT_INDEMNITY = Decimal("40.00")
 ONE_DAY = timedelta(days=1)
+#: Loi 2012-387 (22 March 2012): the 40 EUR indemnity and the half-year ECB rule apply to
+#: payment periods starting on or after 1 January 2013 (DGCCRF note 2012-164).
+REFORM_2013 = date(2013, 1, 1)
+#: Code de la commande publique R2192-31 ff.: ECB rate + 8 points, fixed for the whole delay.
+PUBLIC_MARGIN = Decimal("8")
+#: C. mon. fin. L313-3: + 5 points two months after the decision became enforceable.
+JUDGMENT_MAJORATION = Decimal("5")
 
 RULE_OLDEST = "C. civ. art. 1342-10 : imputation sur la dette échue la plus ancienne"
 RULE_PRO_RATA = "C. civ. art. 1342-10 : dettes échues le même jour, imputation proportionnelle"
@@ -104,6 +113,8 @@ class _Running:
     paid: Decimal = ZERO
     interest_paid: Decimal = ZERO
     late_with_balance: bool = False
+    #: cancelled from its issue by a credit note (``cancels: true``): never owed
+    cancelled: bool = False
 
     @property
     def accrued(self) -> Decimal:
@@ -116,11 +127,13 @@ class _Engine:
         self.accrues = accrue
         self.terms = case.terms
         self.consumer = not case.debtor.is_company
+        self.public = case.debtor.is_public
+        self.majoration_from = _majoration_start(case) if self.consumer else None
         self.warnings: list[str] = []
         self.bases: list[str] = []
         self.imputations: list[Imputation] = []
         self.overpaid = ZERO
-        self._rate_cache: dict[tuple[int, int], AppliedRate] = {}
+        self._rate_cache: dict[tuple, AppliedRate] = {}
         self.med = self._mise_en_demeure()
 
     # -- when and at what rate ----------------------------------------------------------
@@ -131,6 +144,11 @@ class _Engine:
         n = min(notices, key=lambda x: x.date)
         if self.terms.interest_start == "received" and n.received and n.received <= self.at:
             return n.received, f"reçue le {n.received.strftime('%d/%m/%Y')}"
+        if self.terms.interest_start == "received" and self.consumer:
+            self.warnings.append(
+                f"the mise en demeure of {n.date} has no received date: legal interest runs from "
+                f"its sending date; record `received:` (the avis de réception) if it came later"
+            )
         return n.date, f"envoyée le {n.date.strftime('%d/%m/%Y')}"
 
     def accrual_from(self, inv: Invoice) -> date | None:
@@ -151,6 +169,53 @@ class _Engine:
         key = (year, half)
         if key not in self._rate_cache:
             self._rate_cache[key] = self._rate(year, half)
+        return self._rate_cache[key]
+
+    def period_end(self, start: date, year: int, half: int) -> date:
+        """The last day of the period opened on ``start``: the half-year's end, or the eve
+        of the L313-3 majoration when it starts inside the half-year."""
+        end = half_year_end(year, half)
+        m = self.majoration_from
+        if m is not None and start < m <= end:
+            return m - ONE_DAY
+        return end
+
+    def rate_at(self, r: _Running, start: date, year: int, half: int) -> AppliedRate:
+        """The rate of a period of invoice ``r`` starting on ``start``: the regime's rules
+        beside the half-year table (public buyer, judgment, contracts before 2013)."""
+        if start < REFORM_2013:
+            raise RateTableError(
+                f"invoice {r.invoice.number}: interest or penalties for {start.isoformat()}: "
+                "periods before 1 January 2013 follow the earlier rules (the rate of the ECB's "
+                "most recent operation, changing during the half-year; loi 2012-387) and the "
+                "rate tables start in 2015: dossier does not compute them rather than guess"
+            )
+        if self.public:
+            return self.public_rate(r.accrual_from or start)
+        applied = self.rate_for(year, half)
+        if self.majoration_from is not None and start >= self.majoration_from:
+            return AppliedRate(
+                applied.rate + JUDGMENT_MAJORATION,
+                f"{applied.basis}, majoré de 5 points deux mois après que la décision est devenue "
+                f"exécutoire (C. mon. fin. art. L313-3)",
+                applied.sources,
+            )
+        return applied
+
+    def public_rate(self, first_day: date) -> AppliedRate:
+        """Commande publique (Code de la commande publique R2192-31): the ECB main
+        refinancing rate in force on the first day of the half-year in which interest starts
+        to run, plus 8 points, fixed for the whole delay."""
+        y, h = half_year(first_day)
+        key = ("public", y, h)
+        if key not in self._rate_cache:
+            start = half_year_start(y, h)
+            row = self.rates.ecb_on(start, needed_for=f"intérêts moratoires de la commande publique, {y}-{h}")
+            basis = (
+                f"intérêts moratoires : taux BCE {_fr(row.rate)} au {start.strftime('%d/%m/%Y')} + 8 points, "
+                f"fixe pour toute la durée du retard (C. commande publique art. R2192-31)"
+            )
+            self._rate_cache[key] = AppliedRate(row.rate + PUBLIC_MARGIN, basis, (row,))
         return self._rate_cache[key]
 
     def _rate(self, year: int, half: int) -> AppliedRate:
@@ -197,10 +262,10 @@ class _Engine:
         start = r.seg_start
         while start <= until:
             y, h = half_year(start)
-            end = min(until, half_year_end(y, h))
+            end = min(until, self.period_end(start, y, h))
             if r.outstanding > 0:
                 days = (end - start).days + 1
-                applied = self.rate_for(y, h)
+                applied = self.rate_at(r, start, y, h)
                 r.periods.append(
                     Period(start, end, days, r.outstanding, applied.rate,
                            line_amount(r.outstanding, applied.rate, days), applied.basis)
@@ -262,6 +327,15 @@ class _Engine:
                     break
         return allocations, amount, rule
 
+    def cancel(self, by_number: dict[str, _Running]) -> None:
+        """Invoices a credit note cancels from their issue (``cancels: true``) were never
+        owed: nothing accrues and no flat indemnity is due; the credit note still brings
+        the balance to zero on its date."""
+        for cn in self.case.credit_notes:
+            if cn.cancels and cn.invoice in by_number and cn.date <= self.at:
+                gone = by_number[cn.invoice]
+                gone.cancelled, gone.accrual_from, gone.seg_start = True, None, None
+
     # -- the whole décompte -------------------------------------------------------------
     def run(self) -> Statement:
         case, at = self.case, self.at
@@ -272,6 +346,7 @@ class _Engine:
                 start = None  # not late (yet) on the computation date
             running.append(_Running(inv, inv.amount_incl_tax, start, start))
         by_number = {r.invoice.number: r for r in running}
+        self.cancel(by_number)
 
         # events: credit notes before payments on the same day; later ones are ignored
         events: list[tuple[date, int, int, object]] = []
@@ -322,7 +397,8 @@ class _Engine:
         flat = (not self.consumer) and self.terms.flat_indemnity
         for r in running:
             penalties = r.accrued - r.interest_paid
-            indemnity = FLAT_INDEMNITY if flat and r.late_with_balance else ZERO
+            indemnity = FLAT_INDEMNITY if flat and r.late_with_balance and not r.cancelled \
+                and r.invoice.issued >= REFORM_2013 else ZERO
             invoices.append(
                 InvoiceStatement(
                     number=r.invoice.number, issued=r.invoice.issued, due_date=r.invoice.due,
@@ -342,6 +418,8 @@ class _Engine:
 
         outstanding, penalties, indemnities = total("outstanding"), total("penalties"), total("indemnity")
         self._write_bases(invoices)
+        self.warnings.extend(prescription_warnings(
+            ((i.number, i.due_date, i.outstanding) for i in invoices), self.at, self.consumer))
         return Statement(
             as_of=self.at, currency=self.case.currency, regime="consumer" if self.consumer else "b2b",
             principal=total("amount"), credited=total("credited"), paid=total("paid"),
@@ -353,6 +431,22 @@ class _Engine:
 
     def _write_bases(self, invoices: list[InvoiceStatement]) -> None:
         b = self.bases
+        if self.majoration_from is not None:
+            b.append(
+                f"Taux de l'intérêt légal majoré de 5 points à compter du "
+                f"{self.majoration_from.strftime('%d/%m/%Y')}, deux mois après que la décision "
+                f"est devenue exécutoire (C. mon. fin. art. L313-3)."
+            )
+        if self.public:
+            b.append(
+                "Intérêts moratoires dus de plein droit dès le lendemain de l'expiration du délai "
+                "de paiement (C. commande publique art. L2192-13 et R2192-31), au taux de la Banque "
+                "centrale européenne en vigueur au premier jour du semestre au cours duquel ils ont "
+                "commencé à courir, majoré de 8 points et fixe pour toute la durée du retard, calculés en intérêts simples : "
+                "capital × taux × nombre de jours / 365 ; indemnité forfaitaire pour frais de "
+                "recouvrement de 40 € (art. D2192-35)."
+            )
+            return
         if self.consumer:
             if self.med:
                 b.append(
@@ -410,3 +504,23 @@ def compute_statement(case: Case, at: date, rates: RateTable) -> Statement:
     """The décompte of ``case`` as of ``at`` (inclusive). Raises
     :class:`~dossier.errors.RateTableError` when a needed rate is not in ``rates``."""
     return _Engine(case, at, rates).run()
+
+
+def _majoration_start(case: Case) -> date | None:
+    """C. mon. fin. L313-3: the day the legal rate is raised by 5 points, two months after
+    the decision became enforceable (None without a ``judgment:``).
+
+    >>> _add_months(date(2015, 9, 17), 2)
+    datetime.date(2015, 11, 17)
+    """
+    j = case.judgment
+    return _add_months(j.enforceable, 2) if j is not None else None
+
+
+def _add_months(d: date, months: int) -> date:
+    """``d`` plus whole months, the day clipped to the month's end (31 Dec + 2 -> 28/29 Feb)."""
+    import calendar
+
+    m = d.month - 1 + months
+    y, m = d.year + m // 12, m % 12 + 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))
