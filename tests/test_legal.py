@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import http.server
+import re
 import threading
 from datetime import date
 from decimal import Decimal as D
@@ -316,3 +317,121 @@ def test_check_shows_prescription(tmp_path):
     code, out, err = invoke("check", root, "--at", "2026-06-15")
     assert code == 0, err
     assert "invoices[0].due" in out + err and "time-barred" in out + err and "L218-2" in out + err
+
+
+# ----------------------------------------------------------------------------- letters (8-11, 13, 14)
+
+
+def test_a_promise_partly_kept_is_not_called_missing(tmp_path, rates):
+    call = Notice("relance-2", date(2026, 5, 20), "phone", promised_date=date(2026, 5, 29))
+    base = make_case(tmp_path / "c", notices=(call,))
+    text = body(base, "dernier-avis", AT, rates)
+    assert "ne nous est pas parvenu" in text  # nothing came: true
+    paid = dataclasses.replace(base, payments=base.payments + (Payment(date(2026, 5, 28), D("500.00"), "F2026-014"),))
+    text = body(paid, "dernier-avis", AT, rates)
+    assert "ne nous est pas parvenu" not in text
+    assert "ne nous étant parvenu qu’en partie (500,00 €)" in text
+
+
+def test_relance_1_does_not_cite_the_chased_invoices_as_past_lateness(tmp_path, rates):
+    # two invoices overdue, none paid late before: no "not the first late payment" claim
+    late = (Invoice("F1", date(2026, 1, 5), date(2026, 2, 4), D("1000.00")),
+            Invoice("F2", date(2026, 2, 5), date(2026, 3, 7), D("1000.00")),
+            Invoice("F3", date(2026, 3, 5), date(2026, 4, 4), D("1000.00")))
+    case = make_case(tmp_path / "c", invoices=late, payments=())
+    text = body(case, "relance-1", AT, rates)
+    assert "factures réglées ou restant dues" not in text and "précédente" not in text
+    # an earlier invoice paid late is a true past lateness
+    paid_late = (Invoice("F0", date(2025, 11, 5), date(2025, 12, 5), D("800.00")),) + late
+    case = make_case(tmp_path / "d", invoices=paid_late, payments=(Payment(date(2026, 1, 20), D("800.00"), "F0"),))
+    text = body(case, "relance-1", AT, rates)
+    if "pas le premier retard" in text:
+        assert "une facture précédente réglée après son échéance" in text
+
+
+def test_echeancier_principal_is_principal_and_the_debtor_acknowledges_the_debt(tmp_path, rates):
+    case = make_case(tmp_path / "c")
+    st = compute_statement(case, AT, rates)
+    ctx = build_context(case, "echeancier", AT, st)
+    text = squash(html_to_text(render("letters/echeancier.html", ctx, template_dirs(case, LetterOptions()))))
+    claim = ctx["claim"]
+    assert claim.penalties > 0
+    assert "Dette" in text and "comprend le principal restant dû" in text
+    assert "aucune pénalité ni aucun intérêt ne court" in text
+    accord = squash(html_to_text(render("letters/_accord.html", ctx, template_dirs(case, LetterOptions()))))
+    assert "reconnaît devoir à Atelier Martin la somme de" in accord and "2240" in accord
+    waived = build_context(case, "echeancier", AT, st, options=LetterOptions(waive_penalties=True))
+    text = squash(html_to_text(render("letters/echeancier.html", waived, template_dirs(case, LetterOptions()))))
+    assert "Principal" in text and "comprend le principal" not in text
+
+
+def test_civility_in_address_salutation_attention_and_closing(tmp_path, rates):
+    from dossier.letters.context import recipient_lines
+    from dossier.model import Person
+
+    case = make_case(tmp_path / "c")
+    debtor = dataclasses.replace(case.debtor, representative=Person("Anne Roche", "Présidente", "Madame"))
+    case = dataclasses.replace(case, debtor=debtor)
+    text = body(case, "relance-1", AT, rates)
+    assert text.startswith("Madame la Présidente,")
+    assert "Nous vous prions d’agréer, Madame la Présidente, l’expression" in text
+    assert "À l’attention de Mme Anne Roche, Présidente" in recipient_lines(case)
+    antoine = dataclasses.replace(case, debtor=dataclasses.replace(debtor, representative=Person("Antoine Dupont", "Gérant")))
+    assert "À l’attention d’Antoine Dupont, Gérant" in recipient_lines(antoine)
+    assert body(antoine, "relance-1", AT, rates).startswith("Madame, Monsieur,")
+    consumer = make_case(tmp_path / "k", consumer=True, debtor_name="Sophie Lefèvre")
+    consumer = dataclasses.replace(consumer, debtor=dataclasses.replace(consumer.debtor, civility="Madame"))
+    assert recipient_lines(consumer)[0] == "Mme Sophie Lefèvre"
+    assert body(consumer, "relance-1", AT, rates).startswith("Madame,")
+
+
+def test_single_invoice_reminder_has_its_verb_and_numbers_in_words(tmp_path, rates):
+    one = make_case(tmp_path / "c", invoices=(Invoice("F1", date(2026, 5, 20), date(2026, 6, 19), D("900.00")),), payments=())
+    text = body(one, "rappel-preventif", AT, rates)
+    assert re.search(r"la facture n° F1 du 20 mai 2026, d’un montant de 900,00 € TTC, arrive à échéance le 19 juin 2026\.", text), text
+    two = make_case(tmp_path / "d")
+    text = body(two, "relance-2", AT, rates)
+    assert "les deux factures détaillées ci-dessous restent impayées" in text
+    assert "ci-dessous, restent" not in text and "les 2 factures" not in text
+
+
+def test_letters_use_typographic_apostrophes_and_capitalised_codes(tmp_path, rates):
+    case = make_case(tmp_path / "c")
+    for stage in ("relance-1", "relance-2", "dernier-avis", "mise-en-demeure"):
+        text = body(case, stage, AT, rates)
+        assert not re.search(r"\w'\w", text), (stage, re.findall(r".{20}\w'\w.{10}", text))
+        assert "code de procédure civile" not in text and "code civil" not in text
+
+
+def test_mise_en_demeure_email_carries_the_operative_paragraph_without_internal_headers(tmp_path, rates):
+    import email
+
+    from dossier.letters import render_stage
+
+    case = make_case(tmp_path / "c")
+    r = render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates), formats=("eml",))
+    msg = email.message_from_bytes(r.files["mise-en-demeure.eml"])
+    assert msg["X-Dossier-Stage"] is None
+    assert all("mise-en-demeure" not in (v or "") for k, v in msg.items() if k.lower() != "message-id")
+    text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    flat = squash(text)
+    assert "nous vous mettons en demeure" in flat and "à compter de la réception" in flat
+    assert "\n-- \n" in text.replace("\r\n", "\n")  # the signature separator keeps its space
+
+
+def test_mise_en_demeure_docx_has_the_lrar_and_copy_lines_and_french_styles(tmp_path, rates):
+    import io
+    import zipfile
+
+    from dossier.letters import render_stage
+
+    case = make_case(tmp_path / "c")
+    r = render_stage(case, "mise-en-demeure", AT, compute_statement(case, AT, rates), formats=("docx",),
+                     options=LetterOptions(lrar_number="1A 123 456 7890 1"))
+    from helpers import docx_text
+
+    text = squash(docx_text(r.files["mise-en-demeure.docx"]))
+    assert "Lettre recommandée avec accusé de réception n° 1A 123 456 7890 1" in text
+    assert "Copie par courriel à compta@dupont.example" in text
+    styles = zipfile.ZipFile(io.BytesIO(r.files["mise-en-demeure.docx"])).read("word/styles.xml").decode()
+    assert styles.count('w:lang w:val="fr-FR"') >= styles.count('w:type="paragraph"')

@@ -157,7 +157,7 @@ def test_tone_first_late_payment_versus_chronic(tmp_path, rates):
     broken = (Notice("relance-2", date(2026, 5, 20), "phone", promised_date=date(2026, 5, 30)),)
     chronic = make_case(tmp_path / "b", notices=broken)
     text = _norm(pdf_text(render_stage(chronic, "relance-1", AT, compute_statement(chronic, AT, rates), formats=("pdf",)).files["relance-1.pdf"]))
-    assert "pas le premier retard" in text and "engagement de paiement n'a pas été tenu" in text
+    assert "pas le premier retard" in text and "engagement de paiement n’a pas été tenu" in text
     assert "simple oubli" not in text
 
 
@@ -189,7 +189,7 @@ def test_echeancier_schedule_clause_and_signature_blocks(case, rates):
 def test_relance_2_comes_with_a_phone_call_sheet(case, rates):
     r = render_stage(case, "relance-2", AT, compute_statement(case, AT, rates), formats=("pdf",))
     sheet = _norm(pdf_text(r.files["relance-2-fiche-appel.pdf"]))
-    assert "Fiche d'appel" in sheet and "Date de paiement promise" in sheet and "04 76 00 00 00" in sheet
+    assert "Fiche d’appel" in sheet and "Date de paiement promise" in sheet and "04 76 00 00 00" in sheet
     assert len(PdfReader(io.BytesIO(r.files["relance-2-fiche-appel.pdf"])).pages) == 1
 
 
@@ -376,6 +376,6 @@ def test_minimal_case_every_stage_renders(tmp_path, rates, stage):
     text = _norm(pdf_text(r.files[f"{stage}.pdf"]))
     assert "Société X" in text and "Jean Martin" in text
     assert r.context["payment"] is None and "IBAN" not in text
-    assert "par chèque à l'ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
+    assert "par chèque à l’ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
     with pytest.raises(DossierError, match="debtor.email"):
         render_stage(c, stage, AT, compute_statement(c, AT, rates), formats=("eml",))

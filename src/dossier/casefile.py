@@ -84,6 +84,7 @@ TERMS: Spec = {
     "payment_imputation": (("enum", ("principal", "interest-first")), False),
     "interest_start": (("enum", ("received", "sent")), False),
     "creditor_is_private_person": ("bool", False),
+    "penalty_clause": ("str", False),
 }
 INVOICE: Spec = {
     "number": ("str", True),
@@ -427,6 +428,7 @@ class _Builder:
             payment_imputation=_v(d, "payment_imputation", "principal"),
             interest_start=_v(d, "interest_start", "received"),
             creditor_is_private_person=_v(d, "creditor_is_private_person", False),
+            penalty_clause=_v(d, "penalty_clause"),
             source=self.source(d, "terms", _line(self.data, "terms")),
         )
 
@@ -693,6 +695,27 @@ def _prescription(case: Case, at: date, reader: _Reader) -> None:
         number = w.split(" ", 2)[1]
         line, n = lines.get(number, (None, 0))
         reader.problem(line, f"invoices[{n}].due", w, "warning")
+    _court_warning(case, at, reader)
+    c = case.creditor
+    missing = [k for k in ("nationality", "birth_date", "birth_place") if c.is_natural_person and not getattr(c, k)]
+    if missing:
+        reader.problem(c.source.line if c.source else None, f"creditor.{missing[0]}",
+                       f"a natural-person creditor's requête states {', '.join(missing)} (CPC art. 54 3° a and "
+                       "1407): the requête leaves a blank to fill in by hand", "warning")
+
+
+def _court_warning(case: Case, at: date, reader: _Reader) -> None:
+    """A requête must name its court (CPC 54 1°, 57): say now which key to set when the
+    debtor's département has several courts of the right kind."""
+    from dossier.errors import DossierError
+    from dossier.law.courts import court_for_case, require_named_court
+
+    try:
+        require_named_court(case, court_for_case(case, at))
+    except DossierError as e:
+        message = str(e).split(": ", 1)[1] if str(e).startswith(str(case.case_file)) else str(e)
+        field, _, text = message.partition(": ")
+        reader.problem(None, field, text.replace("\n  - ", " | ").replace(":\n", ": ").replace("\n", "; "), "warning")
 
 
 def load_case(path: str | Path, at: date | None = None) -> Case:

@@ -37,6 +37,9 @@ STAGES = (
     "petites-creances",
 )
 
+#: Legal forms of a natural person trading in their own name.
+SOLE_TRADER_FORMS = frozenset({"EI", "EIRL", "ME", "MICRO-ENTREPRISE", "MICRO-ENTREPRENEUR", "AUTO-ENTREPRENEUR"})
+
 #: Channels a notice can have been sent through.
 CHANNELS = ("email", "lrar", "letter", "phone", "lre", "hand", "court", "bailiff")
 
@@ -122,6 +125,25 @@ class Party:
         return self.kind in ("company", "public")
 
     @property
+    def is_sole_trader(self) -> bool:
+        """A natural person trading in their own name (entrepreneur individuel, micro-
+        entrepreneur): identified as a person (CPC art. 54 3° a), not as a company."""
+        form = (self.legal_form or "").upper().replace(".", "").replace(" ", "")
+        return self.kind == "company" and form in SOLE_TRADER_FORMS
+
+    @property
+    def is_natural_person(self) -> bool:
+        """A consumer or a sole trader."""
+        return self.kind == "consumer" or self.is_sole_trader
+
+    @property
+    def person_name(self) -> str:
+        """The natural person's name: a sole trader's signatory (the trader), else ``name``."""
+        if self.is_sole_trader and self.signatory:
+            return self.signatory.name
+        return self.name
+
+    @property
     def is_public(self) -> bool:
         """A public body buying under the Code de la commande publique (R2192-31 ff.)."""
         return self.kind == "public"
@@ -142,6 +164,8 @@ class Terms:
     interest_start: str = "received"
     #: the creditor is a natural person not acting for professional needs (higher legal rate)
     creditor_is_private_person: bool = False
+    #: where the contract states the penalty rate, e.g. "article 7" (``penalty_clause:``)
+    penalty_clause: str | None = None
     source: Source | None = field(default=None, compare=False)
 
 

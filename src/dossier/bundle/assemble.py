@@ -124,11 +124,18 @@ def build_bundle(
             rates = load_rates()
         # notices sent through the tool count (a mise en demeure starts consumer interest)
         statement = compute_statement(with_journal(case, journal), at, rates)
+    from dossier.law.statement import due_part
+
+    statement = due_part(statement)  # only what is due is claimed; the rest is listed apart
     if statement.outstanding <= 0:
         raise DossierError(
             f"{case.case_file}: nothing is outstanding on {at.isoformat()} (principal fully paid or credited); "
             "there is no claim to file"
         )
+    from dossier.law.courts import court_for_case, public_body_route, require_named_court
+
+    if public_body_route(case):
+        require_named_court(case, court_for_case(case, at))  # explains the route instead
     if purpose == "bailiff":
         claim = statement.outstanding + statement.penalties
         if not petites_creances_open(statement.outstanding, statement.penalties):
@@ -139,9 +146,9 @@ def build_bundle(
                 f"above the {money(PETITES_CREANCES_CEILING)} ceiling of the procédure simplifiée de recouvrement "
                 "des petites créances (CPCE L125-1, R125-1); use `--for court` (injonction de payer)"
             )
-    from dossier.law.courts import court_for_case
-
-    court = court_for_case(case)
+    court = court_for_case(case, at)
+    if purpose == "court":
+        require_named_court(case, court)  # a requête that does not name its court is void
     specs = collect_exhibits(case, journal)
     meta = metadata(case, at, statement, purpose)
     # the cover and application cite exhibit numbers, never pages: typeset them (in a

@@ -73,8 +73,8 @@ JUDGMENT_MAJORATION = Decimal("5")
 
 RULE_OLDEST = "C. civ. art. 1342-10 : imputation sur la dette échue la plus ancienne"
 RULE_PRO_RATA = "C. civ. art. 1342-10 : dettes échues le même jour, imputation proportionnelle"
-RULE_NOT_DUE = "C. civ. art. 1342-10 : aucune dette échue, imputation sur l'échéance la plus proche"
-RULE_EXCESS = "excédent d'un paiement affecté, imputé selon l'art. 1342-10 du Code civil"
+RULE_NOT_DUE = "C. civ. art. 1342-10 : aucune dette échue, imputation sur l’échéance la plus proche"
+RULE_EXCESS = "excédent d’un paiement affecté, imputé selon l’art. 1342-10 du Code civil"
 
 
 def line_amount(base: Decimal, rate: Decimal, days: int) -> Decimal:
@@ -233,7 +233,7 @@ class _Engine:
                 )
                 basis = (
                     f"taux contractuel {_fr(t.penalty_rate)} porté au minimum légal de 3 fois le "
-                    f"taux d'intérêt légal ({_fr(legal.rate)} × 3 = {_fr(floor)}) (C. com. art. L441-10)"
+                    f"taux d’intérêt légal ({_fr(legal.rate)} × 3 = {_fr(floor)}) (C. com. art. L441-10)"
                 )
                 return AppliedRate(floor, basis, legal.sources)
             return AppliedRate(
@@ -247,7 +247,7 @@ class _Engine:
             floor = legal.rate * 3
             if default.rate < floor:
                 basis = (
-                    f"{default.basis}, porté au minimum de 3 fois le taux d'intérêt légal "
+                    f"{default.basis}, porté au minimum de 3 fois le taux d’intérêt légal "
                     f"({_fr(legal.rate)} × 3 = {_fr(floor)})"
                 )
                 return AppliedRate(floor, basis, default.sources + legal.sources)
@@ -439,7 +439,7 @@ class _Engine:
             )
         if self.public:
             b.append(
-                "Intérêts moratoires dus de plein droit dès le lendemain de l'expiration du délai "
+                "Intérêts moratoires dus de plein droit dès le lendemain de l’expiration du délai "
                 "de paiement (C. commande publique art. L2192-13 et R2192-31), au taux de la Banque "
                 "centrale européenne en vigueur au premier jour du semestre au cours duquel ils ont "
                 "commencé à courir, majoré de 8 points et fixe pour toute la durée du retard, calculés en intérêts simples : "
@@ -458,7 +458,7 @@ class _Engine:
                 b.append("Aucun intérêt moratoire avant la mise en demeure (C. civ. art. 1231-6 et 1344-1).")
             return
         b.append(
-            "Pénalités de retard dues de plein droit dès le lendemain de la date d'échéance, "
+            "Pénalités de retard dues de plein droit dès le lendemain de la date d’échéance, "
             "sur le montant TTC restant dû (C. com. art. L441-10), calculées en intérêts simples : "
             "capital × taux × nombre de jours / 365, arrondies au centime par période."
         )
@@ -475,11 +475,11 @@ class _Engine:
             )
         if self.imputations:
             b.append(
-                "Paiements non affectés imputés sur les dettes échues, la plus ancienne d'abord "
+                "Paiements non affectés imputés sur les dettes échues, la plus ancienne d’abord "
                 "(C. civ. art. 1342-10)."
             )
         if self.terms.payment_imputation == "interest-first":
-            b.append("Paiements partiels imputés d'abord sur les intérêts (C. civ. art. 1343-1).")
+            b.append("Paiements partiels imputés d’abord sur les intérêts (C. civ. art. 1343-1).")
 
 
 

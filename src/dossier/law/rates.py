@@ -141,7 +141,7 @@ class RateTable:
                 f"--source \"Arrêté du ... (JO ...)\""
             )
         label = "créancier personne physique" if private else "autres cas"
-        basis = f"taux de l'intérêt légal {half_year_label(year, half)} ({label}) {_fr(row.rate)}"
+        basis = f"taux de l’intérêt légal {half_year_label(year, half)} ({label}) {_fr(row.rate)}"
         return AppliedRate(row.rate, basis, (row,))
 
     def rows(self) -> list[RateRow]:

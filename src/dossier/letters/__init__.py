@@ -196,7 +196,7 @@ def render_stage(
             attachments=atts,
             inline_images=inline,
             when=when or mail.paris_morning(at),
-            headers={"X-Dossier-Reference": case.reference, "X-Dossier-Stage": stage},
+            headers={"X-Dossier-Reference": case.reference},  # no internal stage name to the debtor
         )
         files[f"{stage}.eml"] = raw
         recipient, sender, message_id = case.debtor.email, case.creditor.email, mail.message_id(raw)
@@ -230,7 +230,7 @@ def _docx(template: Path, docx_ctx: dict, body_html: str, after_html: str, image
 
 def _text_signature(ctx: dict) -> str:
     c = ctx["creditor"]
-    lines = ["", "--"]
+    lines = ["", "-- "]  # the signature separator, with its space (RFC 3676)
     if c.person:
         lines.append(c.person + (f", {c.person_title}" if c.person_title else ""))
     lines.append(c.name)

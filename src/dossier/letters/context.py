@@ -193,13 +193,59 @@ def party_view(p: Party, role: str) -> PartyView:
     )
 
 
+#: titles that take the feminine with "Madame" in a salutation ("Madame la Présidente,")
+_FEMININE = {"président": "Présidente", "présidente": "Présidente", "gérant": "Gérante", "gérante": "Gérante",
+             "directeur": "Directrice", "directrice": "Directrice", "directeur général": "Directrice générale",
+             "directrice générale": "Directrice générale"}
+_MASCULINE = {"président": "Président", "présidente": "Président", "gérant": "Gérant", "gérante": "Gérant",
+              "directeur": "Directeur", "directrice": "Directeur", "directeur général": "Directeur général",
+              "directrice générale": "Directeur général"}
+
+
+def salutation_for(party: Party) -> str:
+    """The letter's salutation from the recipient's civility: "Madame,", "Monsieur le
+    Président,", or "Madame, Monsieur," when the case file does not say.
+
+    >>> from dossier.model import Address, Person
+    >>> a = Address(("1 rue A",), "75001", "Paris")
+    >>> salutation_for(Party("X", a, representative=Person("Anne Roche", "Président", "Madame")))
+    'Madame la Présidente,'
+    >>> salutation_for(Party("Sophie Lefèvre", a, kind="consumer", civility="Madame"))
+    'Madame,'
+    """
+    person = party.representative if party.is_company else None
+    civility = person.civility if person else party.civility
+    if civility not in ("Madame", "Monsieur"):
+        return "Madame, Monsieur,"
+    title = (person.title or "").strip().lower() if person else ""
+    table = _FEMININE if civility == "Madame" else _MASCULINE
+    if title in table:
+        return f"{civility} {'la' if civility == 'Madame' else 'le'} {table[title]},"
+    return f"{civility},"
+
+
+def _attention(p) -> str:
+    """"À l’attention de Mme Anne Roche, Présidente" (elided: "d’Antoine Dupont")."""
+    from dossier import fmt
+
+    civ = fmt.civility_short(p.civility)
+    who = f"{civ} {p.name}" if civ else p.name
+    return f"À l’attention {fmt.of(who)}" + (f", {p.title}" if p.title else "")
+
+
 def recipient_lines(case: Case) -> tuple[str, ...]:
-    """The postal block (at most 6 lines, French postal standard NF Z10-011 order)."""
+    """The postal block (at most 6 lines, French postal standard NF Z10-011 order); a
+    natural person with their civility ("Mme Sophie Lefèvre")."""
+    from dossier import fmt
+
     d = case.debtor
-    lines = [d.name if not (d.is_company and d.legal_form) else f"{d.name} ({d.legal_form})"]
+    if d.is_company:
+        lines = [f"{d.name} ({d.legal_form})" if d.legal_form else d.name]
+    else:
+        civ = fmt.civility_short(d.civility)
+        lines = [f"{civ} {d.name}" if civ else d.name]
     if d.is_company and d.representative:
-        who = d.representative.name + (f", {d.representative.title}" if d.representative.title else "")
-        lines.append(f"À l'attention de {who}")
+        lines.append(_attention(d.representative))
     lines.extend(d.address.as_lines())
     return tuple(lines[:6]) if len(lines) <= 6 else tuple(lines[:1] + lines[-5:])
 
@@ -342,7 +388,11 @@ def build_context(
         "debtor": debtor,
         "consumer": consumer,
         "recipient_lines": recipient_lines(case),
-        "salutation": "Madame, Monsieur,",
+        "salutation": salutation_for(case.debtor),
+        "closing_address": salutation_for(case.debtor)[:-1],
+        "promise_paid": _paid_since(case, last_promise, at),
+        "past_late": _past_late(case, claim, at),
+        "received_total": sum((p.amount for p in case.payments if p.date <= at and (p.invoice in claim.numbers or p.invoice is None)), ZERO),
         "statement": statement,
         "claim": claim,
         "currency": case.currency,
@@ -373,6 +423,27 @@ def build_context(
         "contractual_rate": case.terms.penalty_rate,
         "notice_label": notice_label,
     }
+
+
+def _paid_since(case: Case, promise: Notice | None, at: date) -> Decimal:
+    """What the debtor paid from the day a payment promise was recorded up to ``at``: a
+    promise partly kept is not a promise "not received"."""
+    if promise is None:
+        return ZERO
+    return sum((p.amount for p in case.payments if promise.date <= p.date <= at), ZERO)
+
+
+def _past_late(case: Case, claim: Claim, at: date) -> int:
+    """Earlier invoices paid after their due date — not the ones the letter chases."""
+    chased = set(claim.numbers)
+    n = 0
+    for inv in case.invoices:
+        if inv.number in chased or inv.due >= at:
+            continue
+        last = max((p.date for p in case.payments if p.invoice == inv.number and p.date <= at), default=None)
+        if last is not None and last > inv.due:
+            n += 1
+    return n
 
 
 def _words(n: int) -> str:
