@@ -435,3 +435,29 @@ def test_mise_en_demeure_docx_has_the_lrar_and_copy_lines_and_french_styles(tmp_
     assert "Copie par courriel à compta@dupont.example" in text
     styles = zipfile.ZipFile(io.BytesIO(r.files["mise-en-demeure.docx"])).read("word/styles.xml").decode()
     assert styles.count('w:lang w:val="fr-FR"') >= styles.count('w:type="paragraph"')
+
+
+def test_reminder_states_the_payment_received_and_the_amount_of_the_payment_box(tmp_path, rates):
+    inv = (Invoice("F1", date(2026, 3, 2), date(2026, 4, 1), D("6380.00")),)
+    case = make_case(tmp_path / "c", consumer=True, invoices=inv, payments=(Payment(date(2026, 4, 20), D("2000.00"), "F1"),))
+    for stage in ("relance-1", "relance-2"):
+        text = body(case, stage, AT, rates)
+        assert "déjà réglée à hauteur de 2 000,00 € ; reste dû 4 380,00 €" in text, stage
+        assert "la somme de 4 380,00 €" in text
+        ctx = build_context(case, stage, AT, compute_statement(case, AT, rates))
+        assert ctx["payment"].amount == D("4380.00")
+
+
+def test_exhibit_titles_are_not_pasted_into_sentences(tmp_path, rates):
+    text = body(make_case(tmp_path / "c"), "relance-1", AT, rates)
+    assert "Devis D-2026-031 signé" not in text and "des documents contractuels" in text
+
+
+def test_relance_subject_line_has_the_superscript_ordinal(tmp_path, rates):
+    from dossier.letters import render_stage
+
+    case = make_case(tmp_path / "c")
+    r = render_stage(case, "relance-1", AT, compute_statement(case, AT, rates), formats=("pdf",))
+    html = render("letters/_letter.html", {**r.context, "body_template": "letters/relance-1.html", "after_template": None},
+                  template_dirs(case, LetterOptions()))
+    assert "Relance&nbsp;: 1<sup>er</sup> rappel" in html

@@ -8,9 +8,9 @@ French filters (``money``, ``date_long``, ``rate``, ``words``).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from dossier.errors import DossierError
