@@ -461,3 +461,12 @@ def test_relance_subject_line_has_the_superscript_ordinal(tmp_path, rates):
     html = render("letters/_letter.html", {**r.context, "body_template": "letters/relance-1.html", "after_template": None},
                   template_dirs(case, LetterOptions()))
     assert "Relance&nbsp;: 1<sup>er</sup> rappel" in html
+
+
+def test_public_body_mise_en_demeure_claims_moratorium_interest_not_l441_10(tmp_path, rates):
+    case = make_case(tmp_path / "c")
+    case = dataclasses.replace(case, debtor=dataclasses.replace(case.debtor, kind="public", legal_form=None))
+    text = body(case, "mise-en-demeure", AT, rates)
+    assert "intérêts moratoires" in text and "R2192-31" in text and "D2192-35" in text
+    assert "injonction de payer" not in text and "juge administratif d’une demande de provision" in text
+    assert "L441-10" not in text

@@ -46,10 +46,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
-from dossier.fmt import rate as _fr
 from dossier.errors import RateTableError
+from dossier.fmt import rate as _fr
 from dossier.law.deadlines import prescription_warnings
-from dossier.law.rates import AppliedRate, RateTable, half_year, half_year_end, half_year_start
+from dossier.law.rates import (
+    AppliedRate,
+    RateTable,
+    half_year,
+    half_year_end,
+    half_year_start,
+)
 from dossier.law.statement import (
     CENT,
     Imputation,

@@ -387,6 +387,7 @@ def build_context(
         "creditor": creditor,
         "debtor": debtor,
         "consumer": consumer,
+        "public": case.debtor.is_public,
         "recipient_lines": recipient_lines(case),
         "salutation": salutation_for(case.debtor),
         "closing_address": salutation_for(case.debtor)[:-1],
