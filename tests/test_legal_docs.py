@@ -310,3 +310,14 @@ def test_requete_docx_is_linear_in_the_number_of_exhibits(tmp_path, rates):
 
 # a Person is imported for readers adapting these tests to a signatory of their own
 _ = (Person, Party, Terms, Exhibit)
+
+
+def test_one_siren_formatter_and_one_slug_helper():
+    src = Path(__file__).resolve().parent.parent / "src" / "dossier"
+    # the sample evidence generator draws fake scans: not a document of the tool
+    grouped = sorted(p.name for p in src.rglob("*") if p.suffix in (".py", ".html") and p.name != "make_evidence.py"
+                     and "[3:6]" in p.read_text(encoding="utf-8"))
+    assert grouped == ["fmt.py"], grouped
+    slugs = [p.name for p in src.rglob("*.py") if 'normalize("NFKD"' in p.read_text(encoding="utf-8")
+             and "[^A-Za-z0-9]+" in p.read_text(encoding="utf-8")]
+    assert slugs == ["fmt.py"], slugs

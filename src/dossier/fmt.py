@@ -146,6 +146,8 @@ def typo(text: str | None) -> str:
 
     >>> typo("Devis « signé » : l'original") == "Devis «\u00a0signé\u00a0»\u00a0: l\u2019original"
     True
+    >>> typo("LRAR 1A 208 431 5527 3").count("\u00a0")
+    4
     """
     import re
 
@@ -153,7 +155,9 @@ def typo(text: str | None) -> str:
     s = re.sub(r"\s*([:;!?»])", lambda m: NBSP + m.group(1), s)
     s = re.sub(r"«\s*", "«" + NBSP, s)
     # "http://" and times like 10:30 keep their colon
-    return re.sub(r"(\w)\u00a0:(//|\d)", r"\1:\2", s)
+    s = re.sub(r"(\w)\u00a0:(//|\d)", r"\1:\2", s)
+    # a registered-letter number (La Poste: "1A 123 456 7890 1") is never split
+    return re.sub(r"\b\d[A-Z](?: \d{3} \d{3} \d{4} \d)\b", lambda m: m.group(0).replace(" ", NBSP), s)
 
 
 def civility_short(civility: str | None) -> str:

@@ -479,10 +479,9 @@ def _internal_links(src) -> list[tuple[tuple[float, ...], int]]:
 
 
 def _slug(text: str) -> str:
-    import unicodedata
+    from dossier.fmt import slug
 
-    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower() or "dossier"
+    return slug(text, "dossier", lower=True)
 
 
 def _mb(size: int | None) -> str:

@@ -19,7 +19,6 @@ Templates (``templates/letters/``, overridable with ``--templates DIR`` or the c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -67,10 +66,9 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _slug(s: str) -> str:
-    import unicodedata
+    from dossier.fmt import slug
 
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-") or "document"
+    return slug(s, "document")
 
 
 def template_dirs(case: Case, options: LetterOptions) -> tuple:

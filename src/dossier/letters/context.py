@@ -142,10 +142,10 @@ def group4(s: str) -> str:
 
 
 def siren_fmt(s: str | None) -> str | None:
-    if not s:
-        return None
-    s = s.replace(" ", "")
-    return f"{s[:3]} {s[3:6]} {s[6:9]}" if len(s) == 9 else s
+    """The SIREN in three groups with no-break spaces (:func:`dossier.fmt.siren`)."""
+    from dossier import fmt
+
+    return fmt.siren(s) if s else None
 
 
 def _capital(c: Decimal | None) -> str | None:
