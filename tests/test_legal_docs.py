@@ -321,3 +321,29 @@ def test_one_siren_formatter_and_one_slug_helper():
     slugs = [p.name for p in src.rglob("*.py") if 'normalize("NFKD"' in p.read_text(encoding="utf-8")
              and "[^A-Za-z0-9]+" in p.read_text(encoding="utf-8")]
     assert slugs == ["fmt.py"], slugs
+
+
+def test_petites_creances_file_also_as_docx(tmp_path, rates):
+    from dossier.bundle.docx import application_docx
+
+    case = ei_case(tmp_path)
+    mandate = Mandate(max_months=6, min_instalment=D("300.00"))
+    data = application_docx(ctx_of(dataclasses.replace(case, mandate=mandate), rates, "bailiff"), "bailiff")
+    text = docx_plain(data)
+    assert "procédure simplifiée de recouvrement des petites créances" in text
+    assert "en 6 mensualités au plus, chacune d’au moins 300,00 €" in text
+    assert "Cour d’appel d’Aix-en-Provence".lower() in text.lower()
+    assert "Procès-verbal de réception des travaux" in text  # the bordereau
+
+
+def test_bundle_writes_the_petites_creances_docx(tmp_path):
+    import shutil
+
+    from helpers import invoke
+
+    root = tmp_path / "cr"
+    shutil.copytree(SAMPLES / "consumer-renovation", root)
+    code, out, err = invoke("bundle", root, "--at", "2026-06-15", "--for", "bailiff", "-o", tmp_path / "pc.pdf")
+    assert code == 0, err
+    assert (tmp_path / "pc-petites-creances.docx").is_file() and not (tmp_path / "pc-requete.docx").exists()
+    assert "letter to the commissaire de justice as DOCX" in out + err

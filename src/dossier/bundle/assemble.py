@@ -173,11 +173,11 @@ def build_bundle(
             )
     finally:
         head.cancel()
-    if purpose == "court" and with_docx:
-        from dossier.bundle.docx import requete_docx
+    if with_docx:  # the requête (court) or the letter to the commissaire de justice (bailiff)
+        from dossier.bundle.docx import application_docx
 
-        result.docx = requete_docx(context(case, at, statement, court, purpose, result.sections,
-                                            result.exhibits, journal, result.pages))
+        result.docx = application_docx(context(case, at, statement, court, purpose, result.sections,
+                                               result.exhibits, journal, result.pages), purpose)
     return result
 
 
@@ -218,8 +218,8 @@ def write_bundle(
     docx_path = None
     if result.docx is not None:
         stem = out.name[:-4] if out.name.lower().endswith(".pdf") else out.name
-        stem = stem.replace("-dossier-injonction-de-payer", "")
-        docx_path = out.with_name(f"{stem}-requete.docx")
+        stem = stem.replace("-dossier-injonction-de-payer", "").replace("-dossier-petites-creances", "")
+        docx_path = out.with_name(f"{stem}-{'requete' if purpose == 'court' else 'petites-creances'}.docx")
     out = jr.guard_output(case, out, force=force)
     if docx_path is not None:
         docx_path = jr.guard_output(case, docx_path, force=force)

@@ -19,13 +19,20 @@ from datetime import datetime
 
 def requete_docx(ctx: dict) -> bytes:
     """The requête of ``ctx`` (the dossier template context) as DOCX bytes."""
+    return application_docx(ctx, "court")
+
+
+def application_docx(ctx: dict, purpose: str = "court") -> bytes:
+    """The requête (``court``) or the letter to the commissaire de justice (``bailiff``,
+    ``dossiers/petites-creances.html``) of ``ctx`` as DOCX bytes."""
     from docx import Document
 
     from dossier.render.docx import french_styles, html_into_document, normalize_zip
     from dossier.render.templates import render
 
     case, at, cr, de = ctx["case"], ctx["at"], ctx["creditor"], ctx["debtor"]
-    html = render("dossiers/requete.html", {**ctx, "docx": True}, [case.templates] if case.templates else ())
+    name = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
+    html = render(name, {**ctx, "docx": True}, [case.templates] if case.templates else ())
     doc = Document()
     _house_style(doc)
     html_into_document(doc, html, named_styles=True)
@@ -34,7 +41,8 @@ def requete_docx(ctx: dict) -> bytes:
 
     stamp = datetime(at.year, at.month, at.day)
     cp = doc.core_properties
-    cp.title = f"Requête en injonction de payer — {cr.name} c/ {de.name}"
+    what = "Requête en injonction de payer" if purpose == "court" else "Procédure simplifiée de recouvrement des petites créances"
+    cp.title = f"{what} — {cr.name} c/ {de.name}"
     cp.author = cr.name
     cp.last_modified_by = cr.name
     cp.subject = f"Dossier {case.reference}"
