@@ -470,3 +470,15 @@ def test_public_body_mise_en_demeure_claims_moratorium_interest_not_l441_10(tmp_
     assert "intérêts moratoires" in text and "R2192-31" in text and "D2192-35" in text
     assert "injonction de payer" not in text and "juge administratif d’une demande de provision" in text
     assert "L441-10" not in text
+
+
+@pytest.mark.parametrize("stage", ["relance-1", "relance-2", "dernier-avis", "mise-en-demeure"])
+def test_letters_claim_only_invoices_already_due(tmp_path, rates, stage):
+    at = date(2026, 4, 30)  # F2026-021 falls due on 10 May 2026
+    case = make_case(tmp_path / "c")
+    st = compute_statement(case, at, rates)
+    ctx = build_context(case, stage, at, st)
+    assert ctx["claim"].numbers == ("F2026-014",)
+    assert ctx["claim"].outstanding == D("3800.00")
+    text = body(case, stage, at, rates)
+    assert "1 234,56" not in text
