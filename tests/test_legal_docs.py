@@ -347,3 +347,20 @@ def test_bundle_writes_the_petites_creances_docx(tmp_path):
     assert code == 0, err
     assert (tmp_path / "pc-petites-creances.docx").is_file() and not (tmp_path / "pc-requete.docx").exists()
     assert "letter to the commissaire de justice as DOCX" in out + err
+
+
+def test_bordereau_has_a_gutter_between_description_and_date():
+    from dossier.bundle import tables
+
+    assert tables.B_DATE - (tables.B_DESC + tables.B_DESC_W) >= 3 * tables.MM
+
+
+def test_bordereau_prints_its_date_once(rates):
+    from pypdf import PdfReader
+
+    case = load_case(SAMPLES / "studio-graphique", AT)
+    r = build_bundle(case, AT, rates, with_docx=False)
+    s = next(s for s in r.sections if s.title.startswith("Bordereau"))
+    page = squash(PdfReader(io.BytesIO(r.pdf)).pages[s.first_page - 1].extract_text())
+    assert page.count("15 juin 2026") == 1, page
+    assert "Fait à Bordeaux, le 15 juin 2026" in page
