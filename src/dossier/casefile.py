@@ -685,16 +685,11 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
 
 def _prescription(case: Case, at: date, reader: _Reader) -> None:
     """Prescription warnings (C. consom. L218-2; C. com. L110-4, C. civ. 2224) for `check`."""
-    from dossier.law.deadlines import prescription_warnings
-    from dossier.law.penalties import principal_outstanding
+    from dossier.law.penalties import prescription_for_case
 
-    owed = principal_outstanding(case, at)
-    rows = ((i.number, i.due, owed.get(i.number, Decimal(0))) for i in case.invoices)
-    lines = {i.number: (i.source.line if i.source else None, n) for n, i in enumerate(case.invoices)}
-    for w in prescription_warnings(rows, at, not case.debtor.is_company):
-        number = w.split(" ", 2)[1]
-        line, n = lines.get(number, (None, 0))
-        reader.problem(line, f"invoices[{n}].due", w, "warning")
+    for n, w in prescription_for_case(case, at):
+        inv = case.invoices[n]
+        reader.problem(inv.source.line if inv.source else None, f"invoices[{n}].due", w, "warning")
     _court_warning(case, at, reader)
     c = case.creditor
     missing = [k for k in ("nationality", "birth_date", "birth_place") if c.is_natural_person and not getattr(c, k)]

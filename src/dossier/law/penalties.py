@@ -506,6 +506,16 @@ def principal_outstanding(case: Case, at: date) -> dict[str, Decimal]:
     return {i.number: i.outstanding for i in statement.invoices}
 
 
+def prescription_for_case(case: Case, at: date) -> list[tuple[int, str]]:
+    """(invoice index, warning) for the invoices of ``case`` whose claim is or will soon be
+    time-barred (C. consom. L218-2; C. com. L110-4, C. civ. 2224), on the principal still
+    owed as imputed by the décompte; no rate needed. For `check`, `plan` and reports."""
+    owed = principal_outstanding(case, at)
+    index = {inv.number: n for n, inv in enumerate(case.invoices)}
+    rows = ((i.number, i.due, owed.get(i.number, ZERO)) for i in case.invoices)
+    return [(index[w.split(" ", 2)[1]], w) for w in prescription_warnings(rows, at, not case.debtor.is_company)]
+
+
 def compute_statement(case: Case, at: date, rates: RateTable) -> Statement:
     """The décompte of ``case`` as of ``at`` (inclusive). Raises
     :class:`~dossier.errors.RateTableError` when a needed rate is not in ``rates``."""
