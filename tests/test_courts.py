@@ -9,6 +9,8 @@ from dossier.model import Address, Party
 
 LYON = Address(("12 rue de la Paix",), "69002", "Lyon")
 GRENOBLE = Address(("5 place Grenette",), "38000", "Grenoble")
+#: Isère has several courts of each kind and Voiron is not a seat: the court is not named
+VOIRON = Address(("3 cours Becquart-Castelbon",), "38500", "Voiron")
 
 
 def company(form, rcs=None, addr=LYON, name="Société"):
@@ -28,6 +30,7 @@ def company(form, rcs=None, addr=LYON, name="Société"):
     (company("SELARL"), company("SAS", addr=GRENOBLE), TC, False),  # SEL: commercial form, civil object
 ])
 def test_kind_of_court(creditor, debtor, kind, certain):
+    debtor = Party(debtor.name, VOIRON, kind=debtor.kind, legal_form=debtor.legal_form, rcs_city=debtor.rcs_city)
     c = choose_court(creditor, debtor)
     assert (c.kind, c.certain) == (kind, certain)
     assert c.town == debtor.address.city and c.postal_code == debtor.address.postal_code
@@ -37,10 +40,10 @@ def test_kind_of_court(creditor, debtor, kind, certain):
 
 
 def test_territory_is_the_debtors_seat_or_domicile():
-    c = choose_court(company("SARL"), company("SAS", addr=GRENOBLE))
-    assert "siège du débiteur" in c.label and "(38000 Grenoble)" in c.label
+    c = choose_court(company("SARL"), company("SAS", addr=VOIRON))
+    assert "siège du débiteur" in c.label and "(38500 Voiron)" in c.label
     assert "1406" in " ".join(c.reasons)
-    consumer = choose_court(company("SARL"), Party("Sophie Lefèvre", GRENOBLE, kind="consumer"))
+    consumer = choose_court(company("SARL"), Party("Sophie Lefèvre", VOIRON, kind="consumer"))
     assert "domicile du débiteur" in consumer.label and consumer.kind_label == "Tribunal judiciaire"
 
 
@@ -48,7 +51,7 @@ def test_named_court_overrides_and_needs_no_check():
     c = choose_court(company("SARL"), company("SAS", addr=GRENOBLE), "Tribunal des activités économiques de Lyon")
     assert c.name == c.label == "Tribunal des activités économiques de Lyon"
     assert c.check is None
-    assert c.addressee == "Madame, Monsieur le Président du Tribunal des activités économiques de Lyon"
+    assert c.addressee == "À Madame la Présidente ou Monsieur le Président du tribunal des activités économiques de Lyon"
 
 
 def test_samples(rates):

@@ -86,15 +86,17 @@ def test_letter_frame_sender_mentions_date_refs_lrar_signature(case, rates):
                    "Lettre recommandée avec accusé de réception n° 1A 123 456 7890 1",
                    "Claire Martin", "Gérante", "page 1/", "Pièces jointes"):
         assert needle in text, needle
-    # deadline: 8 days, 23 June 2026 is a Tuesday
-    assert "au plus tard le 23 juin 2026" in text
+    # deadline: 8 days from receipt of the letter (the ladder counts from receipt too)
+    assert "dans un délai de huit jours à compter de la réception de la présente" in text
 
 
 def test_deadline_moves_off_public_holiday(case, rates):
     at = date(2026, 4, 30)  # + 8 days = Friday 8 May (Victoire 1945), then the weekend
+    r = render_stage(state_of(case, at, rates), "dernier-avis", formats=("pdf",))
+    text = _norm(pdf_text(r.files["dernier-avis.pdf"]))
+    assert "au plus tard le 11 mai 2026" in text
     r = render_stage(state_of(case, at, rates), "mise-en-demeure", formats=("pdf",))
     text = _norm(pdf_text(r.files["mise-en-demeure.pdf"]))
-    assert "au plus tard le 11 mai 2026" in text
     # F2026-021 is not due yet: left out of the claim, and said so
     assert "F2026-021" in text and "non encore échue" in text
 
@@ -166,7 +168,7 @@ def test_tone_first_late_payment_versus_chronic(tmp_path, rates):
     broken = (Notice("relance-2", date(2026, 5, 20), "phone", promised_date=date(2026, 5, 30)),)
     chronic = make_case(tmp_path / "b", notices=broken)
     text = _norm(pdf_text(render_stage(state_of(chronic, AT, rates), "relance-1", formats=("pdf",)).files["relance-1.pdf"]))
-    assert "pas le premier retard" in text and "engagement de paiement n'a pas été tenu" in text
+    assert "pas le premier retard" in text and "engagement de paiement n’a pas été tenu" in text
     assert "simple oubli" not in text
 
 
@@ -198,7 +200,7 @@ def test_echeancier_schedule_clause_and_signature_blocks(case, rates):
 def test_relance_2_comes_with_a_phone_call_sheet(case, rates):
     r = render_stage(state_of(case, AT, rates), "relance-2", formats=("pdf",))
     sheet = _norm(pdf_text(r.files["relance-2-fiche-appel.pdf"]))
-    assert "Fiche d'appel" in sheet and "Date de paiement promise" in sheet and "04 76 00 00 00" in sheet
+    assert "Fiche d’appel" in sheet and "Date de paiement promise" in sheet and "04 76 00 00 00" in sheet
     assert len(PdfReader(io.BytesIO(r.files["relance-2-fiche-appel.pdf"])).pages) == 1
 
 
@@ -382,6 +384,6 @@ def test_minimal_case_every_stage_renders(tmp_path, rates, stage):
     text = _norm(pdf_text(r.files[f"{stage}.pdf"]))
     assert "Société X" in text and "Jean Martin" in text
     assert r.context["payment"] is None and "IBAN" not in text
-    assert "par chèque à l'ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
+    assert "par chèque à l’ordre de Jean Martin, adressé à 1 rue A, 69001 LYON" in text
     with pytest.raises(DossierError, match="debtor.email"):
         render_stage(state_of(c, AT, rates), stage, formats=("eml",))

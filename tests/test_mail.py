@@ -63,7 +63,7 @@ def test_relance_1_email_parts_and_attachments(case, rates):
     from helpers import squash as _norm
 
     rib_text = _norm(pdf_text(rib.get_content()))
-    assert "Relevé d'identité bancaire" in rib_text and "AGRIFRPP" in rib_text
+    assert "Relevé d’identité bancaire" in rib_text and "AGRIFRPP" in rib_text
     # the inline QR image is referenced by the HTML part
     related = [p for p in msg.walk() if p.get("Content-ID") == "<qr-sepa@dossier>"]
     assert related and related[0].get_content_type() == "image/png"

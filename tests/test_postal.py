@@ -38,7 +38,7 @@ ADDRESSES = [
     # (party, expected block)
     (company("Boulangerie Dupont", ["5 place Grenette"], "38000", "Grenoble", legal_form="SAS",
              rep=("Paul Dupont", "Président")),
-     ("Boulangerie Dupont (SAS)", "À l'attention de Paul Dupont", "5 place Grenette", "38000 GRENOBLE")),
+     ("Boulangerie Dupont (SAS)", "À l’attention de Paul Dupont", "5 place Grenette", "38000 GRENOBLE")),
     # CEDEX and BP: kept, punctuation of the delivery lines dropped
     (company("Caisse d'Allocations Familiales", ["Service Contentieux", "B.P. 103"], "69441", "Lyon Cedex 03"),
      ("Caisse d'Allocations Familiales", "Service Contentieux", "B P 103", "69441 LYON CEDEX 03")),
@@ -56,13 +56,13 @@ ADDRESSES = [
     # a name longer than a line continues on line 2, between words
     (company("Société Coopérative Ouvrière de Production du Bâtiment", ["1 rue de la Paix"], "75002", "Paris",
              rep=("Luc Morel", "Gérant")),
-     ("Société Coopérative Ouvrière de", "Production du Bâtiment", "À l'attention de Luc Morel, Gérant",
+     ("Société Coopérative Ouvrière de", "Production du Bâtiment", "À l’attention de Luc Morel, Gérant",
       "1 rue de la Paix", "75002 PARIS")),
     # abroad: the country last, in French capitals
     (company("Bakkerij Peeters", ["Rue Haute 12"], "1000", "Bruxelles", "BE"),
      ("Bakkerij Peeters", "Rue Haute 12", "1000 BRUXELLES", "BELGIQUE")),
     (company("Uhrenatelier Keller AG", ["Bahnhofstrasse 21"], "8001", "Zürich", "CH", rep=("Anna Keller", "CEO")),
-     ("Uhrenatelier Keller AG", "À l'attention de Anna Keller, CEO", "Bahnhofstrasse 21", "8001 ZÜRICH", "SUISSE")),
+     ("Uhrenatelier Keller AG", "À l’attention d’Anna Keller, CEO", "Bahnhofstrasse 21", "8001 ZÜRICH", "SUISSE")),
     (company("Müller Maschinenbau GmbH", ["Hinterhof", "Friedrichstraße 100"], "10117", "Berlin", "DE"),
      ("Müller Maschinenbau GmbH", "Hinterhof", "Friedrichstraße 100", "10117 BERLIN", "ALLEMAGNE")),
     # empty lines removed, runs of spaces collapsed

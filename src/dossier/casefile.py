@@ -67,7 +67,8 @@ ADDRESS: Spec = {
     "city": ("str", True),
     "country": ("str", False),
 }
-PERSON: Spec = {"name": ("str", True), "title": ("str", False)}
+CIVILITIES = ("Madame", "Monsieur")
+PERSON: Spec = {"name": ("str", True), "title": ("str", False), "civility": (("enum", CIVILITIES), False)}
 BANK: Spec = {"iban": ("str", True), "bic": ("str", False), "bank_name": ("str", False)}
 PARTY_COMMON: Spec = {
     "name": ("str", True),
@@ -87,9 +88,10 @@ PARTY_COMMON: Spec = {
     "birth_date": ("date", False),
     "birth_place": ("str", False),
     "profession": ("str", False),
+    "civility": (("enum", CIVILITIES), False),
 }
 CREDITOR: Spec = {**PARTY_COMMON, "siren": ("str", True), "signatory": (PERSON, False)}
-DEBTOR: Spec = {**PARTY_COMMON, "kind": (("enum", ("company", "consumer")), True), "representative": (PERSON, False)}
+DEBTOR: Spec = {**PARTY_COMMON, "kind": (("enum", ("company", "consumer", "public")), True), "representative": (PERSON, False)}
 TERMS: Spec = {
     "payment_days": ("int", False),
     "penalty_rate": ("rate", False),
@@ -98,6 +100,7 @@ TERMS: Spec = {
     "payment_imputation": (("enum", ("principal", "interest-first")), False),
     "interest_start": (("enum", ("received", "sent")), False),
     "creditor_is_private_person": ("bool", False),
+    "penalty_clause": ("str", False),
 }
 INVOICE: Spec = {
     "number": ("str", True),
@@ -120,6 +123,7 @@ CREDIT_NOTE: Spec = {
     "amount": ("money", True),
     "invoice": ("str", False),
     "file": ("file", False),
+    "cancels": ("bool", False),
 }
 EXHIBIT: Spec = {
     "kind": (("enum", EXHIBIT_KINDS), True),
@@ -153,6 +157,12 @@ CASE: Spec = {
     "credit_notes": (("list", CREDIT_NOTE), False),
     "exhibits": (("list", EXHIBIT), False),
     "notices": (("list", NOTICE), False),
+    "judgment": ({"date": ("date", True), "court": ("str", True), "enforceable": ("date", True)}, False),
+    "claims": ({"article_700": ("money", False), "capitalisation": ("bool", False),
+                "additional_indemnity": ("money", False), "additional_indemnity_proof": ("str", False)}, False),
+    "bailiff": ({"name": ("str", True), "address": (ADDRESS, False), "email": ("email", False)}, False),
+    "mandate": ({"max_months": ("int", False), "min_instalment": ("money", False),
+                 "waive_penalties": ("bool", False), "accept_fees": ("bool", False)}, False),
 }
 
 
@@ -466,7 +476,7 @@ class _Builder:
 
         def person(k: str) -> Person | None:
             p = _v(d, k)
-            return Person(_v(p, "name"), _v(p, "title")) if isinstance(p, dict) and _v(p, "name") else None
+            return Person(_v(p, "name"), _v(p, "title"), _v(p, "civility")) if isinstance(p, dict) and _v(p, "name") else None
 
         if address is None:
             return None
@@ -477,14 +487,14 @@ class _Builder:
             signatory=person("signatory"), representative=person("representative"), bank=bank,
             payment_link=_v(d, "payment_link"), nationality=_v(d, "nationality"),
             birth_date=_v(d, "birth_date"), birth_place=_v(d, "birth_place"), profession=_v(d, "profession"),
-            source=self.source(d, key, _line(self.data, key)),
+            source=self.source(d, key, _line(self.data, key)), civility=_v(d, "civility"),
         )
 
     def terms(self) -> Terms:
         d = _v(self.data, "terms") or {}
         rate = _v(d, "penalty_rate")
-        if rate is not None and not (Decimal("0") < rate <= Decimal("100")):
-            self.r.problem(_line(d, "penalty_rate"), "terms.penalty_rate", f"{rate} % is not a plausible yearly rate (0 < rate <= 100)")
+        if rate is not None and not (Decimal("0") <= rate <= Decimal("100")):
+            self.r.problem(_line(d, "penalty_rate"), "terms.penalty_rate", f"{rate} % is not a plausible yearly rate (0 <= rate <= 100)")
             rate = None
         days = _v(d, "payment_days")
         if days is not None and not 0 <= days <= 365:
@@ -495,6 +505,7 @@ class _Builder:
             payment_imputation=_v(d, "payment_imputation", "principal"),
             interest_start=_v(d, "interest_start", "received"),
             creditor_is_private_person=_v(d, "creditor_is_private_person", False),
+            penalty_clause=_v(d, "penalty_clause"),
             source=self.source(d, "terms", _line(self.data, "terms")),
         )
 
@@ -590,7 +601,7 @@ class _Builder:
             self.not_after_at(d, "date", path, "credit note")
             f = self.file(d, "file", path)
             if _v(d, "number") and _v(d, "date") and amount is not None:
-                out.append(CreditNote(_v(d, "number"), _v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in known else None, f, self.source(d, path, _line(d, "number"))))
+                out.append(CreditNote(_v(d, "number"), _v(d, "date"), amount, _v(d, "invoice") if _v(d, "invoice") in known else None, f, self.source(d, path, _line(d, "number")), bool(_v(d, "cancels", False))))
         return tuple(out)
 
     def exhibits(self) -> tuple[Exhibit, ...]:
@@ -637,6 +648,47 @@ class _Builder:
         if reduced > owed:
             self.r.problem(_line(self.data, "payments"), "payments", f"{reduced} paid or credited in all, more than the {owed} invoiced", "warning")
 
+    def legal_extras(self, invoices: tuple[Invoice, ...], credits: tuple[CreditNote, ...]) -> dict[str, Any]:
+        """``judgment:``, ``claims:``, ``bailiff:``, ``mandate:`` and the checks of
+        ``credit_notes[].cancels`` (a cancelling credit note is for the whole invoice)."""
+        from dossier.model import Bailiff, Judgment, Mandate, OptionalClaims
+
+        for n, cn in enumerate(credits):
+            inv = next((i for i in invoices if i.number == cn.invoice), None) if cn.cancels else None
+            line = cn.source.line if cn.source else None
+            if cn.cancels and inv is None:
+                self.r.problem(line, f"credit_notes[{n}].invoice", "a credit note that cancels an invoice names it (invoice:)")
+            elif inv is not None and cn.amount != inv.amount_incl_tax:
+                self.r.problem(line, f"credit_notes[{n}].cancels", f"cancels: true, but {cn.amount} is not the whole invoice "
+                               f"{inv.number} ({inv.amount_incl_tax}): a partial credit note reduces it from its date")
+        out: dict[str, Any] = {}
+        j = _v(self.data, "judgment")
+        if isinstance(j, dict) and _v(j, "date") and _v(j, "enforceable") and _v(j, "court"):
+            if _v(j, "enforceable") < _v(j, "date"):
+                self.r.problem(_line(j, "enforceable"), "judgment.enforceable", "enforceable before the decision's date")
+            out["judgment"] = Judgment(_v(j, "date"), _v(j, "court"), _v(j, "enforceable"), self.source(j, "judgment", _line(self.data, "judgment")))
+        c = _v(self.data, "claims")
+        if isinstance(c, dict):
+            out["claims"] = OptionalClaims(_v(c, "article_700"), bool(_v(c, "capitalisation", False)),
+                                           _v(c, "additional_indemnity"), _v(c, "additional_indemnity_proof"))
+            if _v(c, "additional_indemnity") and not _v(c, "additional_indemnity_proof"):
+                self.r.problem(_line(c, "additional_indemnity"), "claims.additional_indemnity_proof",
+                               "the indemnity above 40 € is due only on proof of the costs (C. com. L441-10 II): name the exhibit")
+        b = _v(self.data, "bailiff")
+        if isinstance(b, dict) and _v(b, "name"):
+            a = _v(b, "address")
+            addr = Address(tuple(str(x) for x in (_v(a, "lines") or [])), _v(a, "postal_code") or "", _v(a, "city") or "",
+                           (_v(a, "country") or "FR").upper()) if isinstance(a, dict) else None
+            out["bailiff"] = Bailiff(_v(b, "name"), addr, _v(b, "email"))
+        m = _v(self.data, "mandate")
+        if isinstance(m, dict):
+            months = _v(m, "max_months")
+            if months is not None and not 1 <= months <= 120:
+                self.r.problem(_line(m, "max_months"), "mandate.max_months", f"{months}: between 1 and 120 months")
+            out["mandate"] = Mandate(months, _v(m, "min_instalment"), bool(_v(m, "waive_penalties", False)),
+                                     bool(_v(m, "accept_fees", True)))
+        return out
+
     def build(self) -> Case | None:
         creditor = self.party("creditor")
         debtor = self.party("debtor")
@@ -682,6 +734,7 @@ class _Builder:
                 window = parse_window_mm(_v(self.data, "envelope_window"))
             except ValueError as e:
                 self.r.problem(_line(self.data, "envelope_window"), "envelope_window", str(e))
+        extras = self.legal_extras(invoices, credits)
         if creditor is None or debtor is None or any(p.severity == "error" for p in self.r.problems):
             return None
         return Case(
@@ -689,6 +742,7 @@ class _Builder:
             creditor=creditor, debtor=debtor, terms=terms, invoices=invoices, payments=payments,
             credit_notes=credits, exhibits=exhibits, notices=notices, court=_v(self.data, "court"),
             ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"), envelope_window=window,
+            **extras,
         )
 
 
@@ -752,8 +806,40 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
         return None, [Problem(label, None, "", f"more than {MAX_NODES} values (anchors and aliases included): "
                               "too large for a case file")]
     case = _Builder(reader, data, at).build()
+    if case is not None:
+        _prescription(case, at, reader)
     problems = sorted(reader.problems, key=lambda p: (p.line or 0, p.field))
     return case, problems
+
+
+def _prescription(case: Case, at: date, reader: _Reader) -> None:
+    """Prescription warnings (C. consom. L218-2; C. com. L110-4, C. civ. 2224) for `check`."""
+    from dossier.law.penalties import prescription_for_case
+
+    for n, w in prescription_for_case(case, at):
+        inv = case.invoices[n]
+        reader.problem(inv.source.line if inv.source else None, f"invoices[{n}].due", w, "warning")
+    _court_warning(case, at, reader)
+    c = case.creditor
+    missing = [k for k in ("nationality", "birth_date", "birth_place") if c.is_natural_person and not getattr(c, k)]
+    if missing:
+        reader.problem(c.source.line if c.source else None, f"creditor.{missing[0]}",
+                       f"a natural-person creditor's requête states {', '.join(missing)} (CPC art. 54 3° a and "
+                       "1407): the requête leaves a blank to fill in by hand", "warning")
+
+
+def _court_warning(case: Case, at: date, reader: _Reader) -> None:
+    """A requête must name its court (CPC 54 1°, 57): say now which key to set when the
+    debtor's département has several courts of the right kind."""
+    from dossier.errors import DossierError
+    from dossier.law.courts import court_for_case, require_named_court
+
+    try:
+        require_named_court(case, court_for_case(case, at))
+    except DossierError as e:
+        message = str(e).split(": ", 1)[1] if str(e).startswith(str(case.case_file)) else str(e)
+        field, _, text = message.partition(": ")
+        reader.problem(None, field, text.replace("\n  - ", " | ").replace(":\n", ": ").replace("\n", "; "), "warning")
 
 
 def load_case(path: str | Path, at: date | None = None) -> Case:

@@ -66,14 +66,24 @@ def rate_digits(value: Decimal) -> str:
     return format(q, "f")
 
 
-def date_long(d: date) -> str:
-    """``date(2026, 12, 1)`` -> ``"1er décembre 2026"``, French legal style."""
+def date_long(d: date, nbsp: bool = False) -> str:
+    """``date(2026, 12, 1)`` -> ``"1er décembre 2026"``, French legal style; ``nbsp``: with
+    no-break spaces (documents: a date is never split across lines).
+
+    >>> date_long(date(2026, 12, 1), nbsp=True) == "1er\u00a0décembre\u00a02026"
+    True
+    """
     from babel.dates import format_date
 
     s = format_date(d, "d MMMM y", locale="fr_FR")
     if d.day == 1:
         s = "1er" + s[1:]
-    return s
+    return s.replace(" ", NBSP) if nbsp else s
+
+
+def date_long_nb(d: date) -> str:
+    """:func:`date_long` with no-break spaces (the templates' ``date_long`` filter)."""
+    return date_long(d, nbsp=True)
 
 
 def date_short(d: date) -> str:
@@ -112,3 +122,67 @@ def amount_in_words(value: Decimal | int | str) -> str:
     if centimes:
         parts.append(f"{_cardinal(centimes)} {'centime' if centimes == 1 else 'centimes'}")
     return " et ".join(parts)
+
+
+def siren(value: str | None) -> str:
+    """``"732829320"`` -> ``"732 829 320"`` (no-break spaces); anything else unchanged.
+
+    >>> siren("732829320") == "732\u00a0829\u00a0320"
+    True
+    """
+    s = (value or "").replace(" ", "").replace(NBSP, "")
+    return NBSP.join((s[0:3], s[3:6], s[6:9])) if len(s) == 9 and s.isdigit() else (value or "")
+
+
+def slug(text: str, default: str = "document", *, lower: bool = False, limit: int | None = None) -> str:
+    """A file-name-safe ASCII slug: ``"Réf. 2026/14"`` -> ``"Ref-2026-14"``; at most
+    ``limit`` characters when given.
+
+    >>> slug("Réf. 2026/14"), slug("Éte", lower=True), slug("///")
+    ('Ref-2026-14', 'ete', 'document')
+    """
+    import re
+    import unicodedata
+
+    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    s = re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-")
+    if limit is not None:
+        s = s[:limit].rstrip("-")
+    return (s.lower() if lower else s) or default
+
+
+def typo(text: str | None) -> str:
+    """French typography for free text from a case file: a no-break space before ``: ; ! ?``
+    and ``»``, after ``«``, and typographic apostrophes.
+
+    >>> typo("Devis « signé » : l'original") == "Devis «\u00a0signé\u00a0»\u00a0: l\u2019original"
+    True
+    >>> typo("LRAR 1A 208 431 5527 3").count("\u00a0")
+    4
+    """
+    import re
+
+    s = (text or "").replace("'", "\u2019")
+    s = re.sub(r"\s*([:;!?»])", lambda m: NBSP + m.group(1), s)
+    s = re.sub(r"«\s*", "«" + NBSP, s)
+    # "http://" and times like 10:30 keep their colon
+    s = re.sub(r"(\w)\u00a0:(//|\d)", r"\1:\2", s)
+    # a registered-letter number (La Poste: "1A 123 456 7890 1") is never split
+    return re.sub(r"\b\d[A-Z](?: \d{3} \d{3} \d{4} \d)\b", lambda m: m.group(0).replace(" ", NBSP), s)
+
+
+def civility_short(civility: str | None) -> str:
+    """``"Madame"`` -> ``"Mme"``, ``"Monsieur"`` -> ``"M."``, else ``""``."""
+    return {"Madame": "Mme", "Monsieur": "M."}.get(civility or "", "")
+
+
+def of(name: str) -> str:
+    """``"de "`` + name, elided before a vowel or a mute h: ``of("Antoine")`` -> ``"d’Antoine"``.
+
+    >>> of("Antoine Dupont"), of("M. Paul Dupont"), of("Hélène")
+    ('d’Antoine Dupont', 'de M. Paul Dupont', 'd’Hélène')
+    """
+    import unicodedata
+
+    first = unicodedata.normalize("NFKD", name[:1]).encode("ascii", "ignore").decode().lower()
+    return ("d\u2019" if first in "aeiouyh" and first else "de ") + name

@@ -40,6 +40,9 @@ STAGES = (
     "petites-creances",
 )
 
+#: Legal forms of a natural person trading in their own name.
+SOLE_TRADER_FORMS = frozenset({"EI", "EIRL", "ME", "MICRO-ENTREPRISE", "MICRO-ENTREPRENEUR", "AUTO-ENTREPRENEUR"})
+
 #: Channels a notice can have been sent through.
 CHANNELS = ("email", "lrar", "letter", "phone", "lre", "hand", "court", "bailiff")
 
@@ -78,6 +81,8 @@ class Address:
 class Person:
     name: str
     title: str | None = None
+    #: "Madame" or "Monsieur" (``civility:``), None when not given
+    civility: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,9 +118,38 @@ class Party:
     profession: str | None = None
     source: Source | None = field(default=None, compare=False)
 
+    #: "Madame" or "Monsieur" (a natural person: a consumer debtor, a sole trader, a
+    #: contact); None for an organisation or when unknown
+    civility: str | None = None
+
     @property
     def is_company(self) -> bool:
-        return self.kind == "company"
+        """A legal person: a company, or a public body (``kind: public``)."""
+        return self.kind in ("company", "public")
+
+    @property
+    def is_sole_trader(self) -> bool:
+        """A natural person trading in their own name (entrepreneur individuel, micro-
+        entrepreneur): identified as a person (CPC art. 54 3° a), not as a company."""
+        form = (self.legal_form or "").upper().replace(".", "").replace(" ", "")
+        return self.kind == "company" and form in SOLE_TRADER_FORMS
+
+    @property
+    def is_natural_person(self) -> bool:
+        """A consumer or a sole trader."""
+        return self.kind == "consumer" or self.is_sole_trader
+
+    @property
+    def person_name(self) -> str:
+        """The natural person's name: a sole trader's signatory (the trader), else ``name``."""
+        if self.is_sole_trader and self.signatory:
+            return self.signatory.name
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        """A public body buying under the Code de la commande publique (R2192-31 ff.)."""
+        return self.kind == "public"
 
 
 @dataclass(frozen=True)
@@ -135,6 +169,8 @@ class Terms:
     interest_start: str = "received"
     #: the creditor is a natural person not acting for professional needs (higher legal rate)
     creditor_is_private_person: bool = False
+    #: where the contract states the penalty rate, e.g. "article 7" (``penalty_clause:``)
+    penalty_clause: str | None = None
     source: Source | None = field(default=None, compare=False)
 
 
@@ -167,6 +203,53 @@ class CreditNote:
     invoice: str | None = None
     file: Path | None = None
     source: Source | None = field(default=None, compare=False)
+    #: the credit note cancels its invoice entirely from the invoice's issue (a disputed
+    #: invoice, a cancelled order): the invoice was never owed, so it bears no penalty and
+    #: no flat indemnity (``cancels: true``)
+    cancels: bool = False
+
+
+@dataclass(frozen=True)
+class Judgment:
+    """A decision ordering the debtor to pay (``judgment:``): C. mon. fin. L313-3 raises the
+    legal interest rate by 5 points from two months after it became enforceable."""
+
+    date: date
+    court: str
+    enforceable: Date
+    source: Source | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class OptionalClaims:
+    """Claims the user turns on per case (``claims:``), each with its basis in the requête."""
+
+    #: CPC art. 700: an amount for the costs not included in the dépens
+    article_700: Decimal | None = None
+    #: C. civ. 1343-2: interest due for a whole year bears interest (capitalisation)
+    capitalisation: bool = False
+    #: C. com. L441-10 II: recovery costs above the 40 EUR flat indemnity, on proof
+    additional_indemnity: Decimal | None = None
+    additional_indemnity_proof: str | None = None
+
+
+@dataclass(frozen=True)
+class Bailiff:
+    """The commissaire de justice (or étude) the petites-créances file is addressed to."""
+
+    name: str
+    address: "Address | None" = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Mandate:
+    """How far the commissaire de justice may negotiate (petites créances, R125-1 ff.)."""
+
+    max_months: int | None = None
+    min_instalment: Decimal | None = None
+    waive_penalties: bool = False
+    accept_fees: bool = True
 
 
 @dataclass(frozen=True)
@@ -218,6 +301,14 @@ class Case:
     currency: str = "EUR"
     #: the envelope window of the user's envelopes, mm (top, left, width, height); None: DL default
     envelope_window: tuple[float, float, float, float] | None = None
+    #: a decision ordering payment (``judgment:``), for the L313-3 majoration
+    judgment: Judgment | None = None
+    #: optional claims of the requête (``claims:``)
+    claims: OptionalClaims = OptionalClaims()
+    #: the commissaire de justice of the petites-créances file (``bailiff:``)
+    bailiff: Bailiff | None = None
+    #: the petites-créances mandate (``mandate:``)
+    mandate: Mandate = Mandate()
 
     @property
     def case_file(self) -> Path:

@@ -9,7 +9,6 @@ up to three layers, lowest precedence first: ``portfolio.yaml``, ``imported.yaml
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -182,13 +181,5 @@ def settings_problems(pf: Portfolio) -> list[Problem]:
     return out
 
 
-_SLUG = re.compile(r"[^A-Za-z0-9]+")
 
 
-def slug(text: str, limit: int = 48) -> str:
-    """A folder name from a debtor's name or account: ASCII letters, digits and dashes."""
-    import unicodedata
-
-    ascii_ = unicodedata.normalize("NFKD", text[:200]).encode("ascii", "ignore").decode()
-    s = _SLUG.sub("-", ascii_).strip("-").lower()
-    return s[:limit].rstrip("-") or "debiteur"

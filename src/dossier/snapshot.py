@@ -144,7 +144,7 @@ def build_state(
         rate_error=rate_error,
         history=hist,
         plan=step,
-        court=court_for_case(full),
+        court=court_for_case(full, at),
         problems=tuple(problems),
         notes=notes,
     )

@@ -47,7 +47,8 @@ from dossier.bundle.layout import (
 )
 from dossier.bundle.pages import new_page, num, place_exhibit, place_page, stamp_fonts
 from dossier.errors import DossierError
-from dossier.law.courts import petites_creances_open
+from dossier.law.courts import petites_creances_open, public_body_route, require_named_court
+from dossier.law.statement import due_part
 from dossier.model import Case
 from dossier.render import pdfapi
 
@@ -117,12 +118,14 @@ def build_bundle(
     if purpose not in PURPOSES:
         raise DossierError(f"--for: {purpose!r} is not one of {', '.join(PURPOSES)}")
     case, at = state.case, state.at
-    statement = state.require_statement()
+    statement = due_part(state.require_statement())  # only what is due is claimed; the rest is listed apart
     if statement.outstanding <= 0:
         raise DossierError(
             f"{case.case_file}: nothing is outstanding on {at.isoformat()} (principal fully paid or credited); "
             "there is no claim to file"
         )
+    if public_body_route(case):
+        require_named_court(case, state.court)  # explains the route instead
     if purpose == "bailiff":
         claim = statement.outstanding + statement.penalties
         if not petites_creances_open(statement.outstanding, statement.penalties):
@@ -134,6 +137,8 @@ def build_bundle(
                 "des petites créances (CPCE L125-1, R125-1); use `--for court` (injonction de payer)"
             )
     court = state.court
+    if purpose == "court":
+        require_named_court(case, court)  # a requête that does not name its court is void
     specs = list(state.exhibits)
     meta = metadata(case, at, statement, purpose)
     # the cover and application cite exhibit numbers, never pages: typeset them (in a
@@ -158,11 +163,11 @@ def build_bundle(
             )
     finally:
         head.cancel()
-    if purpose == "court" and with_docx:
-        from dossier.bundle.docx import requete_docx
+    if with_docx:  # the requête (court) or the letter to the commissaire de justice (bailiff)
+        from dossier.bundle.docx import application_docx
 
-        result.docx = requete_docx(context(case, at, statement, court, purpose, result.sections,
-                                            result.exhibits, result.pages))
+        result.docx = application_docx(context(case, at, statement, court, purpose, result.sections,
+                                               result.exhibits, result.pages), purpose)
     return result
 
 
@@ -199,8 +204,8 @@ def write_bundle(
     docx_path = None
     if result.docx is not None:
         stem = out.name[:-4] if out.name.lower().endswith(".pdf") else out.name
-        stem = stem.replace("-dossier-injonction-de-payer", "")
-        docx_path = out.with_name(f"{stem}-requete.docx")
+        stem = stem.replace("-dossier-injonction-de-payer", "").replace("-dossier-petites-creances", "")
+        docx_path = out.with_name(f"{stem}-{'requete' if purpose == 'court' else 'petites-creances'}.docx")
     out = jr.guard_output(case, out, force=force)
     if docx_path is not None:
         docx_path = jr.guard_output(case, docx_path, force=force)
@@ -431,10 +436,9 @@ def _internal_links(src) -> list[tuple[tuple[float, ...], int]]:
 
 
 def _slug(text: str) -> str:
-    import unicodedata
+    from dossier.fmt import slug
 
-    s = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-").lower() or "dossier"
+    return slug(text, "dossier", lower=True)
 
 
 def _mb(size: int | None) -> str:

@@ -287,9 +287,96 @@ def context(case, at, statement, court, purpose, sections, exhibits, total) -> d
         "group_titles": GROUP_TITLES,
         "link": lambda page: f"{LINK_PREFIX}{page}",
         "invoice_exhibit": _invoice_exhibit_numbers(case, exhibits),
-        "creditor_is_person": not case.creditor.is_company or (case.creditor.legal_form or "").upper() in ("EI", "EIRL", "ME", ""),
+        "creditor_is_person": case.creditor.is_natural_person,
         "late_invoices": [i for i in statement.invoices if i.outstanding > 0 or i.penalties > 0 or i.indemnity > 0],
+        **requete_context(case, statement, exhibits, notices),
     }
+
+
+#: how the requête names a contractual document: (in a list "le …", after "en exécution" "du …")
+_CONTRACT_WORDS = {
+    "devis": ("le devis", "du devis"),
+    "bon-de-commande": ("le bon de commande", "du bon de commande"),
+    "contrat": ("le contrat", "du contrat"),
+}
+
+
+def short_name(p) -> str:
+    """A party in a sentence: "Atelier Martin", "M. Marc Durand", "Mme Sophie Lefèvre"."""
+    from dossier.fmt import civility_short
+
+    if p.is_natural_person:
+        civ = civility_short(p.civility or (p.signatory.civility if p.signatory else None))
+        return f"{civ} {p.person_name}".strip()
+    return p.name
+
+
+def requete_context(case: Case, statement, exhibits, notices) -> dict:
+    """The requête's wording choices, computed once for the PDF and the DOCX: the contract
+    documents cited by exhibit number, the contractual rate's exhibit and clause, how the
+    running penalties are described (a fixed rate, or ECB + 10 revised each half-year)."""
+    from num2words import num2words
+
+    from dossier.law.courts import appeal_court
+
+    by_file = {Path(e.file).resolve(): e.number for e in exhibits}
+
+    def number_of(e) -> int | None:
+        return by_file.get(Path(e.file).resolve())
+
+    docs = [{"the": _CONTRACT_WORDS[e.kind][0], "of": _CONTRACT_WORDS[e.kind][1], "date": e.date, "number": number_of(e)}
+            for e in case.exhibits if e.kind in _CONTRACT_WORDS and number_of(e)]
+    terms = case.terms
+    rate_doc = next((e for e in case.exhibits if e.kind == "cgv" and number_of(e)), None) \
+        or next((e for e in case.exhibits if e.kind == "contrat" and number_of(e)), None)
+    rate_ref = None
+    if rate_doc is not None:
+        what = "conditions générales de vente" if rate_doc.kind == "cgv" else "contrat"
+        rate_ref = f"{what}, pièce n°\u00a0{number_of(rate_doc)}"
+        if terms.penalty_clause:
+            rate_ref += f", {terms.penalty_clause}"
+    public = case.debtor.is_public
+    b2b = statement.regime == "b2b"
+    rates = {p.rate for i in statement.invoices for p in i.periods}
+    fixed = public or (b2b and terms.penalty_rate is not None and len(rates) <= 1)
+    if public:
+        penalty_words = "intérêts moratoires"
+        running = f"les intérêts moratoires au taux fixe de {_rate(next(iter(rates)))} l’an" if rates else "les intérêts moratoires"
+    elif b2b:
+        penalty_words = "pénalités de retard"
+        if fixed and rates:
+            running = f"les pénalités de retard au taux de {_rate(next(iter(rates)))} l’an"
+        else:
+            running = ("les pénalités de retard au taux prévu par l’article L441-10 du Code de commerce (taux de la "
+                       "Banque centrale européenne majoré de dix points, fixé pour chaque semestre)")
+    else:
+        penalty_words = "intérêts au taux légal"
+        running = "les intérêts au taux légal"
+    n = len(statement.invoices)
+    return {
+        "creditor_short": short_name(case.creditor),
+        "debtor_short": short_name(case.debtor),
+        "count_words": num2words(n, lang="fr") if n < 10 else str(n),
+        "notices_words": num2words(len(notices), lang="fr") if len(notices) < 10 else str(len(notices)),
+        "contract_docs": docs,
+        "contractual_rate": terms.penalty_rate,
+        "rate_ref": rate_ref,
+        "public": public,
+        "penalty_words": penalty_words,
+        "running_words": running,
+        "claims": case.claims,
+        "docx": False,
+        "bailiff": case.bailiff,
+        "mandate": case.mandate,
+        "appeal_court": appeal_court(case.debtor.address.postal_code),
+        "bank": case.creditor.bank,
+    }
+
+
+def _rate(r) -> str:
+    from dossier.fmt import rate
+
+    return rate(r)
 
 
 def _notices(case, exhibits) -> list[dict]:

@@ -218,7 +218,7 @@ def _paginate(blocks: list[_Block], header: _Block | None = None) -> list[DrawnP
 # before the right edge, date in the 21 mm before the last 32 mm, pages flush right
 B_NO = LEFT + 0.5 * MM
 B_DESC = LEFT + 13 * MM
-B_DESC_W = WIDTH - 13 * MM - 54 * MM
+B_DESC_W = WIDTH - 13 * MM - 57 * MM  # a 4 mm gutter before the date column
 B_DATE = RIGHT - 53 * MM
 B_PG_RIGHT = RIGHT - 0.5 * MM
 
@@ -235,7 +235,7 @@ def bordereau(ctx: dict) -> list[DrawnPage]:
     blocks = [
         _centred("Bordereau des pièces communiquées", "sans-bold", 15, 4 * MM - 2 * MM),
         _centred(purpose, "serif", 9.5, 0),
-        _centred(f"{creditor.name} c/ {debtor.name} — réf. {case.reference} — {date_long(at)}", "serif", 9.5, 6 * MM),
+        _centred(f"{creditor.name} c/ {debtor.name} — réf.\u00a0: {case.reference}", "serif", 9.5, 6 * MM),
     ]
     header = _bordereau_header()
     blocks.append(header)

@@ -52,7 +52,7 @@ def _human(n: int) -> str:
 @click.option("--duplex", is_flag=True,
               help="For double-sided printing: blank pages so that every section and exhibit starts on a "
                    "right-hand page.")
-@click.option("--no-docx", is_flag=True, help="Do not write the requête as DOCX.")
+@click.option("--no-docx", is_flag=True, help="Do not write the requête (or the petites-créances letter) as DOCX.")
 @click.option("--force", is_flag=True,
               help="If the journal records this dossier as sent (filed), write the new one under a new name "
                    "(….v2.pdf) instead of stopping.")
@@ -94,7 +94,7 @@ def bundle(case: str, at, purpose: str, output: str | None, max_size: int | None
     if result.downsampled_to_dpi:
         click.echo(f"  scans reduced to {result.downsampled_to_dpi} dpi to fit --max-size {_human(max_size or 0)}")
     if docx_path is not None:
-        click.echo(f"{docx_path}: the requête as DOCX")
+        click.echo(f"{docx_path}: the {'requête' if purpose == 'court' else 'letter to the commissaire de justice'} as DOCX")
 
 
 def _money(x) -> str:

@@ -125,7 +125,10 @@ def _rate(text: str | None, option: str) -> Decimal | None:
 def rates_add(half_year: str, ecb, legal_other, legal_private, source: str, file_) -> None:
     """Add the rates of HALF_YEAR (e.g. 2026-2) to your own rate file.
 
-    Example: dossier rates add 2026-2 --ecb 2.15 --source "ECB, unchanged on 11 June 2026"
+    Example: dossier rates add 2026-2 --legal-other 2.80 --legal-private 6.70 --source "Arrêté du ... (JO ...)"
+
+    (The ECB rate in force on 1 July 2026 is 2.40 %, raised by the decision of 11 June 2026
+    and in force from 17 June: --ecb 2.40 --source "ECB decision of 11 June 2026".)
     """
     from dossier.law.rates import add_half_year, load_rates, parse_half_year, user_rates_file
 
@@ -147,7 +150,13 @@ def rates_add(half_year: str, ecb, legal_other, legal_private, source: str, file
 def rates_import_ecb(csv_file: str, file_) -> None:
     """Add ECB rate changes from a CSV export of the ECB data portal (series
     FM.B.U2.EUR.4F.KR.MRR_FR.LEV), downloaded by you; nothing is fetched."""
-    from dossier.law.rates import append_rows, load_rates, parse_ecb_sdmx_csv, user_rates_file
+    from dossier.law.rates import (
+        append_rows,
+        load_rates,
+        new_ecb_rows,
+        parse_ecb_sdmx_csv,
+        user_rates_file,
+    )
     from dossier.paths import read_regular
 
     try:  # a regular file (never blocks on a FIFO), UTF-8 text
@@ -157,8 +166,39 @@ def rates_import_ecb(csv_file: str, file_) -> None:
                                  param_hint="CSV_FILE") from None
     rows = parse_ecb_sdmx_csv(text, Path(csv_file).name)
     path = Path(file_) if file_ else user_rates_file()
-    known = {(r.series, r.period) for r in load_rates([path] if path.exists() else []).ecb}
-    new = [r for r in rows if (r.series, r.period) not in known]
+    new = new_ecb_rows(rows, load_rates([path] if path.exists() else []))
     append_rows(path, new)
     table = load_rates([path])
     click.echo(f"{len(new)} ECB row(s) added to {path}; ECB rate known up to {table.ecb_known_until}")
+
+
+@rates.command("update")
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="Rate file to append to (default: the user rate file).")
+def rates_update(file_) -> None:
+    """Fetch the ECB main refinancing rate series (FM.B.U2.EUR.4F.KR.MRR_FR.LEV) from the
+    ECB data portal and add the changes your tables lack; says what it added.
+
+    Needs the network (set DOSSIER_ECB_URL to use another base URL). The taux d'intérêt
+    légal of a new half-year is published by arrêté in the Journal officiel: add it with
+    `dossier rates add HALF_YEAR --legal-other R --legal-private R --source "Arrêté du ..."`.
+    """
+    from dossier.law.rates import (
+        append_rows,
+        ecb_url,
+        fetch_ecb_csv,
+        load_rates,
+        new_ecb_rows,
+        parse_ecb_sdmx_csv,
+        user_rates_file,
+    )
+
+    url = ecb_url()
+    rows = parse_ecb_sdmx_csv(fetch_ecb_csv(url), url)
+    path = Path(file_) if file_ else user_rates_file()
+    new = new_ecb_rows(rows, load_rates([path] if path.exists() else []))
+    if new:
+        append_rows(path, new)
+    for r in new:
+        click.echo(f"added ecb-mro {r.period} {format(r.rate, 'f')} % to {path}")
+    table = load_rates([path] if path.exists() else [])
+    click.echo(f"{len(new)} ECB row(s) added; ECB rate known up to {table.ecb_known_until}")

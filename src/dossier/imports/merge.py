@@ -27,6 +27,7 @@ from typing import Any
 
 from dossier.casefile import CASE_FILE, IMPORTED_FILE
 from dossier.errors import Problem
+from dossier.fmt import slug
 from dossier.imports import (
     DebtorInfo,
     DebtorItems,
@@ -36,7 +37,7 @@ from dossier.imports import (
     ImportFileError,
     ImportResult,
 )
-from dossier.portfolio import Portfolio, slug
+from dossier.portfolio import Portfolio
 
 HEADER = ("# Written by `dossier import`, rewritten by every import: do not edit.\n"
           "# Hand edits go in case.yaml, which wins over this file (see docs/portfolio.md).\n")
@@ -196,7 +197,7 @@ class _CaseMerge:
     def evidence(self, src: Path | None, number: str) -> str | None:
         if src is None:
             return None
-        dst = self.folder / "pieces" / f"{slug(number, 60)}{src.suffix.lower()}"
+        dst = self.folder / "pieces" / f"{slug(number[:240], 'debiteur', lower=True, limit=60)}{src.suffix.lower()}"
         if dst.exists() and dst.read_bytes() != src.read_bytes():
             self.warnings.append(Problem(str(dst), None, "", f"kept as it is (not overwritten by {src.name})", "warning"))
         elif not dst.exists():
@@ -322,7 +323,7 @@ def plan_import(portfolio: Portfolio, result: ImportResult) -> ImportPlan:
                                             f"{', '.join(left[:5])} of {items.debtor.name}, who has no open invoice in "
                                             "the portfolio: left out", "warning"))
                 continue  # nothing open for a debtor not yet in the portfolio
-            name = slug(items.debtor.name)
+            name = slug(items.debtor.name[:200], 'debiteur', lower=True, limit=48)
             n = 1
             while (f"{name}-{n}" if n > 1 else name) in taken:
                 n += 1

@@ -46,8 +46,16 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from dossier.errors import RateTableError
 from dossier.fmt import rate as _fr
-from dossier.law.rates import AppliedRate, RateTable, half_year, half_year_end
+from dossier.law.deadlines import prescription_warnings
+from dossier.law.rates import (
+    AppliedRate,
+    RateTable,
+    half_year,
+    half_year_end,
+    half_year_start,
+)
 from dossier.law.statement import (
     CENT,
     Imputation,
@@ -61,11 +69,18 @@ from dossier.model import Case, Invoice, Notice
 ZERO = Decimal("0.00")
 FLAT_INDEMNITY = Decimal("40.00")
 ONE_DAY = timedelta(days=1)
+#: Loi 2012-387 (22 March 2012): the 40 EUR indemnity and the half-year ECB rule apply to
+#: payment periods starting on or after 1 January 2013 (DGCCRF note 2012-164).
+REFORM_2013 = date(2013, 1, 1)
+#: Code de la commande publique R2192-31 ff.: ECB rate + 8 points, fixed for the whole delay.
+PUBLIC_MARGIN = Decimal("8")
+#: C. mon. fin. L313-3: + 5 points two months after the decision became enforceable.
+JUDGMENT_MAJORATION = Decimal("5")
 
 RULE_OLDEST = "C. civ. art. 1342-10 : imputation sur la dette échue la plus ancienne"
 RULE_PRO_RATA = "C. civ. art. 1342-10 : dettes échues le même jour, imputation proportionnelle"
-RULE_NOT_DUE = "C. civ. art. 1342-10 : aucune dette échue, imputation sur l'échéance la plus proche"
-RULE_EXCESS = "excédent d'un paiement affecté, imputé selon l'art. 1342-10 du Code civil"
+RULE_NOT_DUE = "C. civ. art. 1342-10 : aucune dette échue, imputation sur l’échéance la plus proche"
+RULE_EXCESS = "excédent d’un paiement affecté, imputé selon l’art. 1342-10 du Code civil"
 
 
 def line_amount(base: Decimal, rate: Decimal, days: int) -> Decimal:
@@ -104,6 +119,8 @@ class _Running:
     paid: Decimal = ZERO
     interest_paid: Decimal = ZERO
     late_with_balance: bool = False
+    #: cancelled from its issue by a credit note (``cancels: true``): never owed
+    cancelled: bool = False
 
     @property
     def accrued(self) -> Decimal:
@@ -119,11 +136,13 @@ class _Engine:
         self.accrues = accrue
         self.terms = case.terms
         self.consumer = not case.debtor.is_company
+        self.public = case.debtor.is_public
+        self.majoration_from = _majoration_start(case) if self.consumer else None
         self.warnings: list[str] = []
         self.bases: list[str] = []
         self.imputations: list[Imputation] = []
         self.overpaid = ZERO
-        self._rate_cache: dict[tuple[int, int], AppliedRate] = {}
+        self._rate_cache: dict[tuple, AppliedRate] = {}
         #: first invoice of the imputation order that may still be open (a cursor: linear)
         self._open_from: int = 0
         self.med = self._mise_en_demeure()
@@ -136,6 +155,11 @@ class _Engine:
         n = min(notices, key=lambda x: x.date)
         if self.terms.interest_start == "received" and n.received and n.received <= self.at:
             return n.received, f"reçue le {n.received.strftime('%d/%m/%Y')}"
+        if self.terms.interest_start == "received" and self.consumer:
+            self.warnings.append(
+                f"the mise en demeure of {n.date} has no received date: legal interest runs from "
+                f"its sending date; record `received:` (the avis de réception) if it came later"
+            )
         return n.date, f"envoyée le {n.date.strftime('%d/%m/%Y')}"
 
     def accrual_from(self, inv: Invoice) -> date | None:
@@ -158,6 +182,53 @@ class _Engine:
             self._rate_cache[key] = self._rate(year, half)
         return self._rate_cache[key]
 
+    def period_end(self, start: date, year: int, half: int) -> date:
+        """The last day of the period opened on ``start``: the half-year's end, or the eve
+        of the L313-3 majoration when it starts inside the half-year."""
+        end = half_year_end(year, half)
+        m = self.majoration_from
+        if m is not None and start < m <= end:
+            return m - ONE_DAY
+        return end
+
+    def rate_at(self, r: _Running, start: date, year: int, half: int) -> AppliedRate:
+        """The rate of a period of invoice ``r`` starting on ``start``: the regime's rules
+        beside the half-year table (public buyer, judgment, contracts before 2013)."""
+        if start < REFORM_2013:
+            raise RateTableError(
+                f"invoice {r.invoice.number}: interest or penalties for {start.isoformat()}: "
+                "periods before 1 January 2013 follow the earlier rules (the rate of the ECB's "
+                "most recent operation, changing during the half-year; loi 2012-387) and the "
+                "rate tables start in 2015: dossier does not compute them rather than guess"
+            )
+        if self.public:
+            return self.public_rate(r.accrual_from or start)
+        applied = self.rate_for(year, half)
+        if self.majoration_from is not None and start >= self.majoration_from:
+            return AppliedRate(
+                applied.rate + JUDGMENT_MAJORATION,
+                f"{applied.basis}, majoré de 5 points deux mois après que la décision est devenue "
+                f"exécutoire (C. mon. fin. art. L313-3)",
+                applied.sources,
+            )
+        return applied
+
+    def public_rate(self, first_day: date) -> AppliedRate:
+        """Commande publique (Code de la commande publique R2192-31): the ECB main
+        refinancing rate in force on the first day of the half-year in which interest starts
+        to run, plus 8 points, fixed for the whole delay."""
+        y, h = half_year(first_day)
+        key = ("public", y, h)
+        if key not in self._rate_cache:
+            start = half_year_start(y, h)
+            row = self.rates.ecb_on(start, needed_for=f"intérêts moratoires de la commande publique, {y}-{h}")
+            basis = (
+                f"intérêts moratoires : taux BCE {_fr(row.rate)} au {start.strftime('%d/%m/%Y')} + 8 points, "
+                f"fixe pour toute la durée du retard (C. commande publique art. R2192-31)"
+            )
+            self._rate_cache[key] = AppliedRate(row.rate + PUBLIC_MARGIN, basis, (row,))
+        return self._rate_cache[key]
+
     def _rate(self, year: int, half: int) -> AppliedRate:
         t = self.terms
         if self.consumer:
@@ -173,7 +244,7 @@ class _Engine:
                 )
                 basis = (
                     f"taux contractuel {_fr(t.penalty_rate)} porté au minimum légal de 3 fois le "
-                    f"taux d'intérêt légal ({_fr(legal.rate)} × 3 = {_fr(floor)}) (C. com. art. L441-10)"
+                    f"taux d’intérêt légal ({_fr(legal.rate)} × 3 = {_fr(floor)}) (C. com. art. L441-10)"
                 )
                 return AppliedRate(floor, basis, legal.sources)
             return AppliedRate(
@@ -187,7 +258,7 @@ class _Engine:
             floor = legal.rate * 3
             if default.rate < floor:
                 basis = (
-                    f"{default.basis}, porté au minimum de 3 fois le taux d'intérêt légal "
+                    f"{default.basis}, porté au minimum de 3 fois le taux d’intérêt légal "
                     f"({_fr(legal.rate)} × 3 = {_fr(floor)})"
                 )
                 return AppliedRate(floor, basis, default.sources + legal.sources)
@@ -202,10 +273,10 @@ class _Engine:
         start = r.seg_start
         while start <= until:
             y, h = half_year(start)
-            end = min(until, half_year_end(y, h))
+            end = min(until, self.period_end(start, y, h))
             if r.outstanding > 0:
                 days = (end - start).days + 1
-                applied = self.rate_for(y, h)
+                applied = self.rate_at(r, start, y, h)
                 r.periods.append(
                     Period(start, end, days, r.outstanding, applied.rate,
                            line_amount(r.outstanding, applied.rate, days), applied.basis)
@@ -282,6 +353,15 @@ class _Engine:
         self._open_from = i
         return i if i < len(running) else None
 
+    def cancel(self, by_number: dict[str, _Running]) -> None:
+        """Invoices a credit note cancels from their issue (``cancels: true``) were never
+        owed: nothing accrues and no flat indemnity is due; the credit note still brings
+        the balance to zero on its date."""
+        for cn in self.case.credit_notes:
+            if cn.cancels and cn.invoice in by_number and cn.date <= self.at:
+                gone = by_number[cn.invoice]
+                gone.cancelled, gone.accrual_from, gone.seg_start = True, None, None
+
     # -- the whole décompte -------------------------------------------------------------
     def run(self) -> Statement:
         case, at = self.case, self.at
@@ -292,6 +372,7 @@ class _Engine:
                 start = None  # not late (yet) on the computation date
             running.append(_Running(inv, inv.amount_incl_tax, start, start))
         by_number = {r.invoice.number: r for r in running}
+        self.cancel(by_number)
 
         # events: credit notes before payments on the same day; later ones are ignored
         events: list[tuple[date, int, int, object]] = []
@@ -347,7 +428,8 @@ class _Engine:
         flat = (not self.consumer) and self.terms.flat_indemnity
         for r in running:
             penalties = r.accrued - r.interest_paid
-            indemnity = FLAT_INDEMNITY if flat and r.late_with_balance else ZERO
+            indemnity = FLAT_INDEMNITY if flat and r.late_with_balance and not r.cancelled \
+                and r.invoice.issued >= REFORM_2013 else ZERO
             invoices.append(
                 InvoiceStatement(
                     number=r.invoice.number, issued=r.invoice.issued, due_date=r.invoice.due,
@@ -367,6 +449,8 @@ class _Engine:
 
         outstanding, penalties, indemnities = total("outstanding"), total("penalties"), total("indemnity")
         self._write_bases(invoices)
+        self.warnings.extend(prescription_warnings(
+            ((i.number, i.due_date, i.outstanding) for i in invoices), self.at, self.consumer))
         return Statement(
             as_of=self.at, currency=self.case.currency, regime="consumer" if self.consumer else "b2b",
             principal=total("amount"), credited=total("credited"), paid=total("paid"),
@@ -378,6 +462,22 @@ class _Engine:
 
     def _write_bases(self, invoices: list[InvoiceStatement]) -> None:
         b = self.bases
+        if self.majoration_from is not None:
+            b.append(
+                f"Taux de l'intérêt légal majoré de 5 points à compter du "
+                f"{self.majoration_from.strftime('%d/%m/%Y')}, deux mois après que la décision "
+                f"est devenue exécutoire (C. mon. fin. art. L313-3)."
+            )
+        if self.public:
+            b.append(
+                "Intérêts moratoires dus de plein droit dès le lendemain de l’expiration du délai "
+                "de paiement (C. commande publique art. L2192-13 et R2192-31), au taux de la Banque "
+                "centrale européenne en vigueur au premier jour du semestre au cours duquel ils ont "
+                "commencé à courir, majoré de 8 points et fixe pour toute la durée du retard, calculés en intérêts simples : "
+                "capital × taux × nombre de jours / 365 ; indemnité forfaitaire pour frais de "
+                "recouvrement de 40 € (art. D2192-35)."
+            )
+            return
         if self.consumer:
             if self.med:
                 b.append(
@@ -389,7 +489,7 @@ class _Engine:
                 b.append("Aucun intérêt moratoire avant la mise en demeure (C. civ. art. 1231-6 et 1344-1).")
             return
         b.append(
-            "Pénalités de retard dues de plein droit dès le lendemain de la date d'échéance, "
+            "Pénalités de retard dues de plein droit dès le lendemain de la date d’échéance, "
             "sur le montant TTC restant dû (C. com. art. L441-10), calculées en intérêts simples : "
             "capital × taux × nombre de jours / 365, arrondies au centime par période."
         )
@@ -406,11 +506,11 @@ class _Engine:
             )
         if self.imputations:
             b.append(
-                "Paiements non affectés imputés sur les dettes échues, la plus ancienne d'abord "
+                "Paiements non affectés imputés sur les dettes échues, la plus ancienne d’abord "
                 "(C. civ. art. 1342-10)."
             )
         if self.terms.payment_imputation == "interest-first":
-            b.append("Paiements partiels imputés d'abord sur les intérêts (C. civ. art. 1343-1).")
+            b.append("Paiements partiels imputés d’abord sur les intérêts (C. civ. art. 1343-1).")
 
 
 
@@ -431,7 +531,37 @@ def principal_outstanding(case: Case, at: date) -> dict[str, Decimal]:
     return {i.number: i.outstanding for i in statement.invoices}
 
 
+def prescription_for_case(case: Case, at: date) -> list[tuple[int, str]]:
+    """(invoice index, warning) for the invoices of ``case`` whose claim is or will soon be
+    time-barred (C. consom. L218-2; C. com. L110-4, C. civ. 2224), on the principal still
+    owed as imputed by the décompte; no rate needed. For `check`, `plan` and reports."""
+    owed = principal_outstanding(case, at)
+    index = {inv.number: n for n, inv in enumerate(case.invoices)}
+    rows = ((i.number, i.due, owed.get(i.number, ZERO)) for i in case.invoices)
+    return [(index[w.split(" ", 2)[1]], w) for w in prescription_warnings(rows, at, not case.debtor.is_company)]
+
+
 def compute_statement(case: Case, at: date, rates: RateTable) -> Statement:
     """The décompte of ``case`` as of ``at`` (inclusive). Raises
     :class:`~dossier.errors.RateTableError` when a needed rate is not in ``rates``."""
     return _Engine(case, at, rates).run()
+
+
+def _majoration_start(case: Case) -> date | None:
+    """C. mon. fin. L313-3: the day the legal rate is raised by 5 points, two months after
+    the decision became enforceable (None without a ``judgment:``).
+
+    >>> _add_months(date(2015, 9, 17), 2)
+    datetime.date(2015, 11, 17)
+    """
+    j = case.judgment
+    return _add_months(j.enforceable, 2) if j is not None else None
+
+
+def _add_months(d: date, months: int) -> date:
+    """``d`` plus whole months, the day clipped to the month's end (31 Dec + 2 -> 28/29 Feb)."""
+    import calendar
+
+    m = d.month - 1 + months
+    y, m = d.year + m // 12, m % 12 + 1
+    return date(y, m, min(d.day, calendar.monthrange(y, m)[1]))

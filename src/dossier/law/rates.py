@@ -142,7 +142,7 @@ class RateTable:
                 f"--source \"Arrêté du ... (JO ...)\""
             )
         label = "créancier personne physique" if private else "autres cas"
-        basis = f"taux de l'intérêt légal {half_year_label(year, half)} ({label}) {_fr(row.rate)}"
+        basis = f"taux de l’intérêt légal {half_year_label(year, half)} ({label}) {_fr(row.rate)}"
         return AppliedRate(row.rate, basis, (row,))
 
     def rows(self) -> list[RateRow]:
@@ -303,3 +303,55 @@ def parse_ecb_sdmx_csv(text: str, origin: str = "ECB CSV") -> list[RateRow]:
     if rows[-1].period != final_d.isoformat():
         rows.append(RateRow("ecb-mro", final_d.isoformat(), final_r, f"ECB data portal FM.B.U2.EUR.4F.KR.MRR_FR.LEV, last observation ({origin})"))
     return rows
+
+
+#: The ECB data portal's SDMX REST API; ``$DOSSIER_ECB_URL`` replaces the base (scheme, host
+#: and path up to ``/service``), e.g. for a local mirror.
+ECB_API_BASE = "https://data-api.ecb.europa.eu"
+ECB_SERIES_PATH = "/service/data/FM/B.U2.EUR.4F.KR.MRR_FR.LEV?format=csvdata"
+#: an answer larger than this is not the one-series CSV we asked for
+ECB_MAX_BYTES = 2_000_000
+
+
+def ecb_url() -> str:
+    """The URL ``dossier rates update`` reads: the ECB data portal, or ``$DOSSIER_ECB_URL``
+    as the base."""
+    base = os.environ.get("DOSSIER_ECB_URL") or ECB_API_BASE
+    return base.rstrip("/") + ECB_SERIES_PATH
+
+
+def fetch_ecb_csv(url: str | None = None, timeout: float = 20.0) -> str:
+    """The SDMX CSV of the ECB main refinancing rate series, read over HTTP(S); a
+    :class:`~dossier.errors.RateTableError` when the machine is offline or the answer is
+    not what was asked. This is the only function of dossier that uses the network, and
+    only ``dossier rates update`` calls it."""
+    import urllib.error
+    import urllib.request
+
+    url = url or ecb_url()
+    if not url.startswith(("https://", "http://")):
+        raise RateTableError(f"{url}: not an http(s) URL")
+    req = urllib.request.Request(url, headers={"Accept": "text/csv", "User-Agent": "dossier rates update"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 (http(s) only, checked above)
+            data = resp.read(ECB_MAX_BYTES + 1)
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise RateTableError(
+            f"cannot read the ECB data portal ({url}): {reason}. Offline, add the rate with "
+            "`dossier rates add HALF_YEAR --ecb RATE --source ...`, or download the CSV and "
+            "use `dossier rates import-ecb FILE`"
+        ) from None
+    if len(data) > ECB_MAX_BYTES:
+        raise RateTableError(f"{url}: answer larger than {ECB_MAX_BYTES} bytes: not the ECB series")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RateTableError(f"{url}: the answer is not UTF-8 text") from None
+
+
+def new_ecb_rows(rows: list[RateRow], table: RateTable) -> list[RateRow]:
+    """The rows of an ECB export whose date ``table`` does not have yet (the changes it
+    lacks, and the last observation, which says how far the table then goes)."""
+    known = {r.period for r in table.ecb}
+    return [r for r in rows if r.period not in known]

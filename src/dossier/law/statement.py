@@ -99,6 +99,8 @@ class Statement:
     warnings: tuple[str, ...]
     #: payments that exceed everything owed (unallocated remainder)
     overpaid: Decimal = Decimal("0.00")
+    #: invoices of the case not yet due on ``as_of``, left out of a claim (see :func:`due_part`)
+    not_due: tuple[InvoiceStatement, ...] = ()
 
     def to_json(self) -> dict:
         """The ``dossier compute --json`` shape (documented in docs/case-file.md): amounts as strings with
@@ -158,3 +160,25 @@ class Statement:
         }
 
 
+def due_part(statement: Statement) -> Statement:
+    """The part of ``statement`` a court or bailiff file may claim: the invoices already due
+    on its date (due date before ``as_of``); the others are kept in ``not_due``, listed
+    apart and not claimed. Totals are the sums of the kept invoices' lines."""
+    at = statement.as_of
+    kept = tuple(i for i in statement.invoices if i.due_date < at)
+    if len(kept) == len(statement.invoices):
+        return statement
+    left = tuple(i for i in statement.invoices if i.due_date >= at)
+    zero = Decimal("0.00")
+
+    def total(attr: str) -> Decimal:
+        return sum((getattr(i, attr) for i in kept), zero)
+
+    outstanding, penalties, indemnities = total("outstanding"), total("penalties"), total("indemnity")
+    from dataclasses import replace
+
+    return replace(
+        statement, principal=total("amount"), credited=total("credited"), paid=total("paid"),
+        outstanding=outstanding, penalties=penalties, indemnities=indemnities,
+        total=outstanding + penalties + indemnities, invoices=kept, not_due=statement.not_due + left,
+    )

@@ -19,7 +19,6 @@ Templates (``templates/letters/``, overridable with ``--templates DIR`` or the c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -70,10 +69,9 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _slug(s: str) -> str:
-    import unicodedata
+    from dossier.fmt import slug
 
-    s = unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode()
-    return re.sub(r"[^A-Za-z0-9]+", "-", s).strip("-") or "document"
+    return slug(s, "document")
 
 
 def template_dirs(case: Case, options: LetterOptions) -> tuple:
@@ -217,7 +215,7 @@ def _email(state: CaseState, ctx: dict, dirs, body_name: str, letter_pdf: bytes 
         attachments=_email_attachments(case, stage, ctx, letter_pdf, dirs),
         inline_images=inline,
         when=when or mail.paris_morning(state.at),
-        headers={"X-Dossier-Reference": case.reference, "X-Dossier-Stage": stage},
+        headers={"X-Dossier-Reference": case.reference},  # no internal stage name to the debtor
     )
 
 
@@ -246,7 +244,7 @@ def _docx(template: Path, docx_ctx: dict, body_html: str, after_html: str, image
 
 def _text_signature(ctx: dict) -> str:
     c = ctx["creditor"]
-    lines = ["", "--"]
+    lines = ["", "-- "]  # the signature separator, with its space (RFC 3676)
     if c.person:
         lines.append(c.person + (f", {c.person_title}" if c.person_title else ""))
     lines.append(c.name)

@@ -151,10 +151,10 @@ def group4(s: str) -> str:
 
 
 def siren_fmt(s: str | None) -> str | None:
-    if not s:
-        return None
-    s = s.replace(" ", "")
-    return f"{s[:3]} {s[3:6]} {s[6:9]}" if len(s) == 9 else s
+    """The SIREN in three groups with no-break spaces (:func:`dossier.fmt.siren`)."""
+    from dossier import fmt
+
+    return fmt.siren(s) if s else None
 
 
 def _capital(c: Decimal | None) -> str | None:
@@ -200,6 +200,46 @@ def party_view(p: Party, role: str) -> PartyView:
         person_title=person.title if person else None,
         legal_line=" — ".join(legal),
     )
+
+
+#: titles that take the feminine with "Madame" in a salutation ("Madame la Présidente,")
+_FEMININE = {"président": "Présidente", "présidente": "Présidente", "gérant": "Gérante", "gérante": "Gérante",
+             "directeur": "Directrice", "directrice": "Directrice", "directeur général": "Directrice générale",
+             "directrice générale": "Directrice générale"}
+_MASCULINE = {"président": "Président", "présidente": "Président", "gérant": "Gérant", "gérante": "Gérant",
+              "directeur": "Directeur", "directrice": "Directeur", "directeur général": "Directeur général",
+              "directrice générale": "Directeur général"}
+
+
+def salutation_for(party: Party) -> str:
+    """The letter's salutation from the recipient's civility: "Madame,", "Monsieur le
+    Président,", or "Madame, Monsieur," when the case file does not say.
+
+    >>> from dossier.model import Address, Person
+    >>> a = Address(("1 rue A",), "75001", "Paris")
+    >>> salutation_for(Party("X", a, representative=Person("Anne Roche", "Président", "Madame")))
+    'Madame la Présidente,'
+    >>> salutation_for(Party("Sophie Lefèvre", a, kind="consumer", civility="Madame"))
+    'Madame,'
+    """
+    person = party.representative if party.is_company else None
+    civility = person.civility if person else party.civility
+    if civility not in ("Madame", "Monsieur"):
+        return "Madame, Monsieur,"
+    title = (person.title or "").strip().lower() if person else ""
+    table = _FEMININE if civility == "Madame" else _MASCULINE
+    if title in table:
+        return f"{civility} {'la' if civility == 'Madame' else 'le'} {table[title]},"
+    return f"{civility},"
+
+
+def _attention(p) -> str:
+    """"À l’attention de Mme Anne Roche, Présidente" (elided: "d’Antoine Dupont")."""
+    from dossier import fmt
+
+    civ = fmt.civility_short(p.civility)
+    who = f"{civ} {p.name}" if civ else p.name
+    return f"À l’attention {fmt.of(who)}" + (f", {p.title}" if p.title else "")
 
 
 def recipient_lines(case: Case) -> tuple[str, ...]:
@@ -285,7 +325,7 @@ def subject_for(stage: str, claim: Claim) -> str:
     """"Relance 1er rappel — facture F2026-014" (plural for several invoices)."""
     nums = claim.numbers
     what = ("facture " if len(nums) == 1 else "factures ") + ", ".join(nums)
-    return f"{STAGE_INFO[stage].title} — {what}"
+    return f"{STAGE_INFO[stage].title} — {what}".replace("'", "’")
 
 
 def build_context(state: CaseState, stage: str, *, options: LetterOptions = LetterOptions()) -> dict[str, Any]:
@@ -324,6 +364,9 @@ def build_context(state: CaseState, stage: str, *, options: LetterOptions = Lett
     promises = [n for n in notices if n.promised_date]
     last_promise = max(promises, key=lambda n: n.date) if promises else None
     previous = tuple(n for n in notices if n.stage != stage)
+    # a second mise en demeure cites the first one (and its receipt), which started interest
+    earlier_formal = next((n for n in notices if n.stage == "mise-en-demeure" and n.date < at), None) \
+        if stage == "mise-en-demeure" else None
     attachments = _attachment_titles(case, stage, claim, payment is not None)
 
     return {
@@ -338,14 +381,21 @@ def build_context(state: CaseState, stage: str, *, options: LetterOptions = Lett
         "creditor": creditor,
         "debtor": debtor,
         "consumer": consumer,
+        "public": case.debtor.is_public,
         "recipient_lines": recipient_lines(case),
-        "salutation": "Madame, Monsieur,",
+        "salutation": salutation_for(case.debtor),
+        "closing_address": salutation_for(case.debtor)[:-1],
+        "promise_paid": _paid_since(case, last_promise, at),
+        "past_late": _past_late(case, claim, at),
+        "received_total": sum((p.amount for p in case.payments if p.date <= at and (p.invoice in claim.numbers or p.invoice is None)), ZERO),
         "statement": statement,
         "claim": claim,
         "currency": case.currency,
         "history": hist,
         "profile": hist.profile,
         "notices": previous,
+        "earlier_formal": earlier_formal,
+        "interest_from_receipt": case.terms.interest_start == "received",
         "last_promise": last_promise,
         "channel_fr": CHANNEL_FR,
         "lrar": lrar,
@@ -368,6 +418,27 @@ def build_context(state: CaseState, stage: str, *, options: LetterOptions = Lett
         "contractual_rate": case.terms.penalty_rate,
         "notice_label": notice_label,
     }
+
+
+def _paid_since(case: Case, promise: Notice | None, at: date) -> Decimal:
+    """What the debtor paid from the day a payment promise was recorded up to ``at``: a
+    promise partly kept is not a promise "not received"."""
+    if promise is None:
+        return ZERO
+    return sum((p.amount for p in case.payments if promise.date <= p.date <= at), ZERO)
+
+
+def _past_late(case: Case, claim: Claim, at: date) -> int:
+    """Earlier invoices paid after their due date — not the ones the letter chases."""
+    chased = set(claim.numbers)
+    n = 0
+    for inv in case.invoices:
+        if inv.number in chased or inv.due >= at:
+            continue
+        last = max((p.date for p in case.payments if p.invoice == inv.number and p.date <= at), default=None)
+        if last is not None and last > inv.due:
+            n += 1
+    return n
 
 
 def _words(n: int) -> str:

@@ -29,6 +29,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Mapping
 
+from dossier import fmt
 from dossier.errors import DossierError, Problem
 from dossier.model import Party
 
@@ -167,13 +168,16 @@ def _name_lines(party: Party, prefix: str) -> list[_Line]:
         full = f"{name} ({_clean(party.legal_form)})" if party.legal_form else name
         first = full if len(full) <= MAX_CHARS else name
     else:
-        first = f"{_clean(civility)} {name}" if civility else name
+        civ = fmt.civility_short(civility) or (_clean(civility) if civility else "")
+        first = f"{civ} {name}" if civ else name
     out = [_Line(part, f"{prefix}.name") for part in _wrap_name(first)]
     rep = party.representative if party.is_company else None
     if rep and rep.name:
-        who = _clean(rep.name)
-        with_title = f"À l'attention de {who}, {_clean(rep.title)}" if rep.title else ""
-        plain = f"À l'attention de {who}"
+        civ = fmt.civility_short(getattr(rep, "civility", None))
+        who = f"{civ} {_clean(rep.name)}" if civ else _clean(rep.name)
+        # "À l’attention de Mme Anne Roche, Présidente", "… d’Antoine Mercier" (elided)
+        with_title = f"À l’attention {fmt.of(who)}, {_clean(rep.title)}" if rep.title else ""
+        plain = f"À l’attention {fmt.of(who)}"
         text = with_title if with_title and len(with_title) <= MAX_CHARS else plain if len(plain) <= MAX_CHARS else who
         out.append(_Line(text, f"{prefix}.representative.name"))
     return out

@@ -58,6 +58,7 @@ def render_docx(
         tpl.init_docx()
     except Exception as e:  # noqa: BLE001 - python-docx raises assorted errors on bad files
         raise TemplateError(f"{template}: not a usable .docx template: {e}") from e
+    french_styles(tpl.docx)  # every style in French, for the spelling checker
     body_xml = _html_to_ooxml(tpl.docx, body_html, images or {})
     after_xml = _html_to_ooxml(tpl.docx, after_html, images or {}) if after_html else ""
 
@@ -107,6 +108,35 @@ def normalize_zip(data: bytes, stamp: datetime) -> bytes:
 # -- HTML fragment -> Word paragraphs and tables --------------------------------------------
 
 
+def html_into_document(document, html: str, images: Mapping[str, bytes] | None = None, *, named_styles: bool = False) -> None:
+    """Append the HTML fragment ``html`` to ``document`` (python-docx) as Word paragraphs and
+    tables — the same conversion as the letters'. ``named_styles``: headings take the
+    "Heading 1-3" styles, list items "List Bullet", tables "Table Grid", and an element of
+    class ``addressee`` or ``signature`` the paragraph style of that name when the document
+    has it; paragraphs inside an element of class ``keep`` are kept with the next one."""
+    from lxml import html as lhtml
+
+    root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
+    _Converter(document, images or {}, named_styles=named_styles).block(root)
+
+
+def french_styles(document) -> None:
+    """Every paragraph and character style of ``document`` in French (fr-FR), for the
+    spelling checker and hyphenation."""
+    from docx.enum.style import WD_STYLE_TYPE
+    from docx.oxml.ns import qn
+
+    for style in document.styles:
+        if style.type not in (WD_STYLE_TYPE.PARAGRAPH, WD_STYLE_TYPE.CHARACTER, WD_STYLE_TYPE.TABLE):
+            continue
+        rpr = style.element.get_or_add_rPr()
+        lang = rpr.find(qn("w:lang"))
+        if lang is None:
+            lang = rpr.makeelement(qn("w:lang"), {})
+            rpr.append(lang)
+        lang.set(qn("w:val"), "fr-FR")
+
+
 def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
     """Convert the stage's HTML fragment into OOXML body elements, built with python-docx
     on ``document`` (so styles and image relationships belong to it), then detached."""
@@ -125,60 +155,96 @@ def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
 
 class _Converter:
     BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "ul", "ol", "table", "section"}
+    HEADINGS = {"h1": "Title", "h2": "Heading 1", "h3": "Heading 2", "h4": "Heading 3"}
+    CLASS_STYLES = {"addressee": "Destinataire", "signature": "Signature"}
 
-    def __init__(self, document, images: Mapping[str, bytes]):
+    def __init__(self, document, images: Mapping[str, bytes], *, named_styles: bool = False):
         self.doc = document
         self.images = images
+        self.named = named_styles
+        self.keep = 0
+        self.style_names = {s.name for s in document.styles} if named_styles else set()
+        self.class_style: str | None = None
+
+    def _para(self, style: str | None = None):
+        p = self.doc.add_paragraph()
+        style = style or self.class_style
+        if style and style in self.style_names:
+            p.style = self.doc.styles[style]
+        if self.keep:
+            p.paragraph_format.keep_with_next = True
+        return p
 
     def block(self, el, list_prefix: str | None = None) -> None:
-        tag = el.tag if isinstance(el.tag, str) else ""
         classes = set((el.get("class") or "").split())
         if "no-docx" in classes:
             return
+        keep = "keep" in classes and self.named
+        style = next((self.CLASS_STYLES[c] for c in classes if c in self.CLASS_STYLES), None) if self.named else None
+        saved = self.class_style
+        self.keep += keep
+        self.class_style = style or saved
+        try:
+            self._block(el, classes)
+        finally:
+            self.keep -= keep
+            self.class_style = saved
+
+    def _block(self, el, classes: set) -> None:
+        tag = el.tag if isinstance(el.tag, str) else ""
         if "page-break" in classes:
             from docx.enum.text import WD_BREAK
 
-            self.doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+            self._para().add_run().add_break(WD_BREAK.PAGE)
         if tag == "table":
             self.table(el)
             return
         if tag in ("ul", "ol"):
-            for n, li in enumerate(el.findall("li"), start=1):
-                prefix = "•\u00a0" if tag == "ul" else f"{n}.\u00a0"
-                p = self.doc.add_paragraph()
-                p.paragraph_format.left_indent = _mm(5)
-                p.paragraph_format.first_line_indent = _mm(-4)
-                p.add_run(prefix)
-                self.inline(p, li, bold="strong" in classes)
+            self.items(el, tag, classes)
             return
         if any(isinstance(c.tag, str) and c.tag in self.BLOCKS for c in el):
             # mixed container: text before/between blocks becomes paragraphs
             if (el.text or "").strip():
-                p = self.doc.add_paragraph()
+                p = self._para()
                 p.add_run(_norm(el.text))
             for c in el:
                 if isinstance(c.tag, str) and (c.tag in self.BLOCKS or c.tag == "img"):
                     if c.tag == "img":
-                        self.image(self.doc.add_paragraph(), c)
+                        self.image(self._para(), c)
                     else:
                         self.block(c)
                 elif isinstance(c.tag, str):
-                    p = self.doc.add_paragraph()
+                    p = self._para()
                     self.inline(p, c, wrap=True)
                 if (c.tail or "").strip():
-                    p = self.doc.add_paragraph()
+                    p = self._para()
                     p.add_run(_norm(c.tail))
             return
         text = _norm(el.text_content())
         if not text and el.find(".//img") is None:
             return
-        p = self.doc.add_paragraph()
-        bold = tag in ("h1", "h2", "h3", "h4") or "strong" in classes or "total-line" in classes
+        heading = tag in self.HEADINGS
+        p = self._para(self.HEADINGS[tag] if heading and self.named else None)
+        bold = (heading and not self.named) or "strong" in classes or "total-line" in classes
         italic = "words" in classes
-        if tag in ("h1", "h2", "h3", "h4"):
-            p.paragraph_format.space_before = _pt(8)
+        if heading:
+            if not self.named:
+                p.paragraph_format.space_before = _pt(8)
             p.paragraph_format.keep_with_next = True
         self.inline(p, el, bold=bold, italic=italic)
+
+    def items(self, el, tag: str, classes: set) -> None:
+        """A list: bulleted ("List Bullet" with named styles) or numbered, indented."""
+        bullets = self.named and tag == "ul" and "List Bullet" in self.style_names
+        for n, li in enumerate(el.findall("li"), start=1):
+            if bullets:
+                p = self._para("List Bullet")
+            else:
+                p = self._para()
+                p.paragraph_format.left_indent = _mm(5)
+                p.paragraph_format.first_line_indent = _mm(-4)
+                p.add_run("•\u00a0" if tag == "ul" else f"{n}.\u00a0")
+            self.inline(p, li, bold="strong" in classes)
 
     def inline(self, p, el, bold=False, italic=False, wrap=False) -> None:
         """Runs for ``el``'s text and inline children (b/strong, i/em, br, img, span)."""
@@ -219,33 +285,51 @@ class _Converter:
             p.add_run().add_picture(io.BytesIO(data), width=_mm(30))
 
     def table(self, el) -> None:
+        """A Word table built row by row from the XML (linear: python-docx's
+        ``table.cell(i, j)`` rebuilds the whole cell grid at every call); a cell spanning
+        columns gets ``w:gridSpan``."""
+        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        from docx.oxml.ns import qn
+        from docx.table import _Cell
+
         rows = [tr for tr in el.iter("tr")]
         if not rows:
             return
         ncols = max(sum(int(c.get("colspan", 1)) for c in tr if c.tag in ("td", "th")) for tr in rows)
-        t = self.doc.add_table(rows=len(rows), cols=ncols)
+        t = self.doc.add_table(rows=1, cols=ncols)
         try:
             t.style = "Table Grid"
         except Exception:  # noqa: BLE001 - a user template without that style
             pass
+        tbl = t._tbl
+        tbl.remove(tbl.tr_lst[0])
+        header_rows = 0
+        for tr in rows:
+            if tr.getparent() is not None and tr.getparent().tag == "thead":
+                header_rows += 1
         for r, tr in enumerate(rows):
-            col = 0
+            xtr = tbl.add_tr()
+            if r < header_rows:
+                trpr = xtr.get_or_add_trPr()
+                trpr.append(trpr.makeelement(qn("w:tblHeader"), {}))
             total = "total" in (tr.get("class") or "")
             for c in tr:
                 if c.tag not in ("td", "th"):
                     continue
                 span = int(c.get("colspan", 1))
-                cell = t.cell(r, col)
+                tc = xtr.add_tc()
                 if span > 1:
-                    cell = cell.merge(t.cell(r, col + span - 1))
+                    tcpr = tc.get_or_add_tcPr()
+                    gs = tcpr.makeelement(qn("w:gridSpan"), {qn("w:val"): str(span)})
+                    tcpr.append(gs)
+                if not tc.p_lst:
+                    tc.append(tc.makeelement(qn("w:p"), {}))
+                cell = _Cell(tc, t)
                 p = cell.paragraphs[0]
                 cls = set((c.get("class") or "").split())
                 if "num" in cls:
-                    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
                     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                 self.inline(p, c, bold=c.tag == "th" or total or "strong" in cls)
-                col += span
 
 
 def _norm(s: str | None) -> str:

@@ -116,6 +116,9 @@ def environment(user_dirs: Iterable[Path | str | None] = ()):
             for name in ("money", "date_long", "date_short", "rate"):
                 env.filters[name] = _fmt(name)
             env.filters["words"] = _fmt("amount_in_words")
+            env.filters["siren"] = _fmt("siren")
+            env.filters["date_long"] = _fmt("date_long_nb")  # no-break spaces in documents
+            env.filters["typo"] = _fmt("typo")
             _envs[key] = env
         return env
 
