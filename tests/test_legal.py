@@ -477,6 +477,9 @@ def test_public_body_mise_en_demeure_claims_moratorium_interest_not_l441_10(tmp_
     assert "intérêts moratoires" in text and "R2192-31" in text and "D2192-35" in text
     assert "injonction de payer" not in text and "juge administratif d’une demande de provision" in text
     assert "L441-10" not in text
+    for stage in ("relance-1", "relance-2", "dernier-avis"):
+        text = body(case, stage, AT, rates)
+        assert "L441-10" not in text and "R2192-31" in text and "injonction de payer" not in text, stage
 
 
 @pytest.mark.parametrize("stage", ["relance-1", "relance-2", "dernier-avis", "mise-en-demeure"])
