@@ -227,34 +227,45 @@ def _parent_only(value):
 def test_background_redoes_the_work_when_the_child_dies():
     from dossier.bundle.background import Background
 
-    assert Background(_parent_only(b"answer" * 10_000)).result() == b"answer" * 10_000
+    job = Background(_parent_only(b"answer" * 10_000), fork=True)
+    assert job.forked  # the child really ran, and died without answering
+    assert job.result() == b"answer" * 10_000
 
 
 def test_background_passes_errors_back_with_their_class():
     from dossier.bundle.background import Background
     from dossier.errors import TemplateError
 
+    parent = os.getpid()
+
     def fail():
+        assert os.getpid() != parent  # raised in the child, not redone here
         raise TemplateError("dossiers/requete.html: line 3: unexpected '}'")
 
-    job = Background(fail)
+    job = Background(fail, fork=True)
+    assert job.forked
     with pytest.raises(TemplateError, match="line 3"):
         job.result()
 
     def crash():
+        assert os.getpid() != parent
         return 1 / 0
 
+    crashed = Background(crash, fork=True)
+    assert crashed.forked
     with pytest.raises((ZeroDivisionError, RuntimeError), match="division"):
-        Background(crash).result()
+        crashed.result()
 
 
 def test_a_large_result_comes_back_whole():
     from dossier.bundle.background import Background
 
     big = os.urandom(3_000_000)
-    job = Background(lambda: (big, 1, 2))
-    assert job.result() == (big, 1, 2)
-    assert job.result() == (big, 1, 2)  # asked twice, computed once
+    job = Background(lambda: (big, os.getpid()), fork=True)
+    assert job.forked
+    value, pid = job.result()
+    assert value == big and pid != os.getpid()  # computed in the child, sent back whole
+    assert job.result() == (big, pid)  # asked twice, computed once
 
 
 

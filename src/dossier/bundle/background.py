@@ -74,16 +74,22 @@ def _cgroup1(text: str) -> float | None:
 
 
 class Background:
-    """``fn()`` started now (in a child when possible); :meth:`result` waits for it."""
+    """``fn()`` started now (in a child when possible); :meth:`result` waits for it.
 
-    def __init__(self, fn: Callable[[], Any]):
+    ``fork``: None decides by :func:`can_fork`; True forks wherever ``os.fork`` exists
+    (tests); False stays in this process."""
+
+    def __init__(self, fn: Callable[[], Any], *, fork: bool | None = None):
         self._fn = fn
         self._pid: int | None = None
         self._fd: int | None = None
         self._done = False
         self._value: Any = None
-        if can_fork():
+        #: the work was started in a child process
+        self.forked = False
+        if can_fork() if fork is None else (fork and hasattr(os, "fork")):
             self._start()
+            self.forked = True
 
     def _start(self) -> None:
         read, write = os.pipe()

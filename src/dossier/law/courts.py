@@ -1,6 +1,6 @@
 """Which court receives the requête en injonction de payer (CPC art. 1405 ff.).
 
-Subject-matter jurisdiction (shared/LEGAL.md §6):
+Subject-matter jurisdiction (C. com. L721-3; COJ L211-3):
 
 - the **tribunal de commerce** (in some districts, since 1 January 2025, the *tribunal des
   activités économiques*, which takes over its role) when the claim is commercial: both

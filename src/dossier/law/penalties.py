@@ -21,7 +21,7 @@ payment goes first to accrued interest).
 
 Each period line is rounded to the cent, half-up; every total is the sum of its lines.
 
-Worked example (LEGAL.md §5 no. 6): 10,000 EUR TTC due 15 June 2024, paid 20 August 2024, at
+Worked example (derived from the rate tables): 10,000 EUR TTC due 15 June 2024, paid 20 August 2024, at
 the default rate: 15 days at 14.50 % + 51 days at 14.25 % = 59.59 + 199.11 = 258.70 EUR,
 plus 40 EUR.
 

@@ -35,7 +35,7 @@ CHANNEL_FR = CHANNEL_LABELS
 @dataclass(frozen=True)
 class Window:
     """The envelope window frame on the first page, in millimetres from the page's top-left
-    corner (shared/LEGAL.md §9: 85 × 33 mm, 55 mm from the top, 110 mm from the left,
+    corner (a common French layout: 85 × 33 mm, 55 mm from the top, 110 mm from the left,
     DL tri-fold, window on the right)."""
 
     top: float = 55.0
