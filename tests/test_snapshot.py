@@ -164,3 +164,15 @@ def test_outputs_are_byte_identical_to_the_recorded_ones(tmp_path):
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(json.dumps(got, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     assert got == json.loads(GOLDEN.read_text(encoding="utf-8"))
+
+
+def test_plan_and_check_warn_of_prescription_from_the_one_decompte(engine_runs):
+    """Two years against a consumer (C. consom. L218-2): the plan's why says it, check lists
+    it, and the imputation it rests on is the snapshot's one engine run."""
+    at = date(2027, 9, 1)  # F2025-098 (due 2025-11-08) time-barred on 2027-11-09
+    state = open_case(SAMPLES / "consumer-renovation", at, load_rates_if_none=False)
+    assert "prescription: invoice F2025-098" in state.plan.reason and "2027-11-09" in state.plan.reason
+    assert any("L218-2" in w for w in state.warnings)
+    assert engine_runs == [False]
+    code, out, err = invoke("plan", SAMPLES / "consumer-renovation", "--at", at.isoformat())
+    assert code == 0 and "time-barred on 2027-11-09" in out

@@ -40,6 +40,9 @@ from dossier.stages import LETTER_STAGES
 
 #: a run that would send more than this many emails, or print more letters, asks first
 CONFIRM_ABOVE = 50
+#: consecutive emails the server took none of (after their retries) before the run stops
+#: trying the others: they wait for the next run
+UNREACHABLE_AFTER = 2
 RUN_LOCK = ".dossier-run.lock"
 BATCHES_DIR = "batches"
 
@@ -118,7 +121,9 @@ class Outcome:
     reference: str
     stage: str
     channel: str  # "email" | "letter" | "lrar"
-    status: str  # "sent" | "printed" | "previewed" | "failed" | "unknown" | "skipped"
+    #: "sent", "printed", "previewed", "failed" (refused), "not-sent" (the server did not
+    #: answer: tried again next run), "unknown" (lost after DATA: never resent blindly)
+    status: str
     amount: Decimal | None = None
     detail: str = ""
 
@@ -131,7 +136,7 @@ class RunReport:
 
     @property
     def failed(self) -> list[Outcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "unknown")]
+        return [o for o in self.outcomes if o.status in ("failed", "unknown", "not-sent")]
 
     @property
     def errors(self) -> list[Due]:
@@ -261,6 +266,17 @@ def _render_one(task: tuple) -> Rendered:
 
 
 _RATES: Any = None
+#: lock files this process holds: a forked worker closes its copies, so that a worker left
+#: behind by a killed run never keeps the portfolio locked
+_LOCK_FDS: set[int] = set()
+
+
+def _worker_init() -> None:
+    for fd in _LOCK_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def _render_in_worker(task: tuple) -> Rendered:
@@ -299,7 +315,7 @@ def render_all(plan: list[Due], options: RunOptions, rates: Any, progress: Calla
     warm_up(rates)
     _RATES = rates
     ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(jobs) as pool:
+    with ctx.Pool(jobs, initializer=_worker_init) as pool:
         for r in pool.imap_unordered(_render_in_worker, tasks, chunksize=max(1, min(8, len(tasks) // (jobs * 8) or 1))):
             if progress:
                 progress(r)
@@ -332,7 +348,7 @@ def _send_email(d: Due, r: Rendered, at: date, dispatcher: Any) -> Outcome:
                                     prepare=lambda: _write_documents(r, [eml]))
     except DossierError as e:
         return Outcome(r.reference, r.stage, "email", "failed", d.amount, str(e).splitlines()[0])
-    status = {"sent": "sent", "unknown": "unknown"}.get(result.status, "failed")
+    status = {"sent": "sent", "unknown": "unknown", "not-sent": "not-sent"}.get(result.status, "failed")
     return Outcome(r.reference, r.stage, "email", status, d.amount, "" if status == "sent" else (result.reply or result.status))
 
 
@@ -374,6 +390,7 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
     with _run_lock(root, options.shard):
         dispatcher = None
         letters = []
+        unreachable, down = 0, ""
         try:
             for r in render_all(plan, options, rates, progress):
                 d = by_folder[r.folder]
@@ -384,10 +401,18 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
                     if not options.send:
                         _preview(out_dir / f"{batch_id}-preview" / r.reference, r, [f"{r.stage}.eml"])
                         report.outcomes.append(Outcome(r.reference, r.stage, "email", "previewed", d.amount))
+                    elif unreachable >= UNREACHABLE_AFTER:
+                        report.outcomes.append(Outcome(r.reference, r.stage, "email", "failed", d.amount,
+                                                       f"not attempted: the SMTP server did not answer ({down})"))
                     else:
                         if dispatcher is None:
                             dispatcher = _dispatcher(root, options, smtp)
-                        report.outcomes.append(_send_email(d, r, options.at, dispatcher))
+                        outcome = _send_email(d, r, options.at, dispatcher)
+                        report.outcomes.append(outcome)
+                        # a server that answers no message, retries included, is down: the
+                        # remaining emails wait for the next run instead of retrying each
+                        unreachable = unreachable + 1 if outcome.status == "not-sent" else 0
+                        down = outcome.detail
                 if d.paper:
                     try:
                         letters.append(_paper_letter(d, r, options.at, options.send))
@@ -430,8 +455,18 @@ def _dispatcher(root: Path, options: RunOptions, smtp: Any) -> Any:
     settings = load_portfolio(root).settings
     config = smtp or mail.smtp_config(profile=settings.get("smtp_profile"))
     batch = settings.get("batch") if isinstance(settings.get("batch"), dict) else {}
-    rate = options.rate if options.rate is not None else batch.get("rate_per_minute")
-    return Dispatcher(config, rate=rate, retries=options.retries)
+    rate = options.rate if options.rate is not None else _number(batch, "rate_per_minute", None)
+    retries = int(_number(batch, "retries", options.retries))
+    backoff = float(_number(batch, "backoff_seconds", 2.0))
+    return Dispatcher(config, rate=rate, retries=retries, backoff=backoff)
+
+
+def _number(settings: dict, key: str, default: Any) -> Any:
+    """A positive number of portfolio.yaml's ``batch:`` table, else ``default``."""
+    value = settings.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        return default
+    return value
 
 
 def _batch_id(options: RunOptions) -> str:
@@ -466,8 +501,10 @@ class _run_lock:
                                  "wait for it to finish") from None
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, f"{os.getpid()}\n".encode("ascii"), 0)
+        _LOCK_FDS.add(self.fd)
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
+            _LOCK_FDS.discard(self.fd)
             os.close(self.fd)

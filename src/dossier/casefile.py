@@ -813,12 +813,8 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
 
 
 def _prescription(case: Case, at: date, reader: _Reader) -> None:
-    """Prescription warnings (C. consom. L218-2; C. com. L110-4, C. civ. 2224) for `check`."""
-    from dossier.law.penalties import prescription_for_case
-
-    for n, w in prescription_for_case(case, at):
-        inv = case.invoices[n]
-        reader.problem(inv.source.line if inv.source else None, f"invoices[{n}].due", w, "warning")
+    """Warnings of a valid case that need no computation (the prescription warnings need
+    the décompte's imputation: the case snapshot adds them)."""
     _court_warning(case, at, reader)
     c = case.creditor
     missing = [k for k in ("nationality", "birth_date", "birth_place") if c.is_natural_person and not getattr(c, k)]

@@ -31,7 +31,7 @@ from dossier.errors import CaseFileError, JournalError, Problem, RateTableError
 from dossier.journal import JournalEntry, read_journal
 from dossier.ladder import History, PlanItem, all_notices, history, next_step
 from dossier.law.courts import CourtChoice, court_for_case
-from dossier.law.penalties import compute_statement, principal_outstanding
+from dossier.law.penalties import compute_statement, prescription_for_case, principal_outstanding
 from dossier.law.statement import Statement
 from dossier.model import Case, Notice
 
@@ -132,8 +132,14 @@ def build_state(
         if rate_error is None:
             rate_error = RateTableError("no rate table was given: the décompte was not computed")
     past = tuple(n for n in full.notices if n.date <= at)
+    # claims time-barred or about to be (C. consom. L218-2; C. com. L110-4, C. civ. 2224)
+    barred = _prescription(case, at, owed)
+    problems = (*problems, *barred)
     hist = history(full, at, past, owed=owed)
     step = next_step(full, at, entries, owed=owed, notices=full.notices, hist=hist, deadline_days=deadline_days)
+    if barred and step.stage is not None:  # the plan says it too
+        more = f" (and {len(barred) - 1} more)" if len(barred) > 1 else ""
+        step = dataclasses.replace(step, reason=f"{step.reason}; prescription: {barred[0].message}{more}")
     return CaseState(
         case=full,
         filed=case,
@@ -148,6 +154,16 @@ def build_state(
         problems=tuple(problems),
         notes=notes,
     )
+
+
+def _prescription(case: Case, at: date, owed: Mapping[str, Decimal]) -> list[Problem]:
+    out = []
+    for n, w in prescription_for_case(case, at, owed):
+        inv = case.invoices[n]
+        src = inv.source
+        out.append(Problem(src.file if src else str(case.case_file), src.line if src else None, f"invoices[{n}].due", w,
+                           "warning"))
+    return out
 
 
 def open_case(
@@ -201,7 +217,7 @@ def check_case_folder(
 
         rates = load_rates()
     state = build_state(case, at, rates, entries, problems=problems, notes=notes)
-    out = list(problems)
+    out = list(state.problems)
     if evidence:
         from dossier.bundle.exhibits import evidence_problems
 

@@ -45,6 +45,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Mapping
 
 from dossier.errors import RateTableError
 from dossier.fmt import rate as _fr
@@ -531,11 +532,12 @@ def principal_outstanding(case: Case, at: date) -> dict[str, Decimal]:
     return {i.number: i.outstanding for i in statement.invoices}
 
 
-def prescription_for_case(case: Case, at: date) -> list[tuple[int, str]]:
+def prescription_for_case(case: Case, at: date, owed: Mapping[str, Decimal] | None = None) -> list[tuple[int, str]]:
     """(invoice index, warning) for the invoices of ``case`` whose claim is or will soon be
     time-barred (C. consom. L218-2; C. com. L110-4, C. civ. 2224), on the principal still
-    owed as imputed by the décompte; no rate needed. For `check`, `plan` and reports."""
-    owed = principal_outstanding(case, at)
+    owed as imputed by the décompte (``owed``, computed when not given); no rate needed.
+    For `check`, `plan` and reports."""
+    owed = principal_outstanding(case, at) if owed is None else owed
     index = {inv.number: n for n, inv in enumerate(case.invoices)}
     rows = ((i.number, i.due, owed.get(i.number, ZERO)) for i in case.invoices)
     return [(index[w.split(" ", 2)[1]], w) for w in prescription_warnings(rows, at, not case.debtor.is_company)]
