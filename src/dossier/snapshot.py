@@ -66,6 +66,8 @@ class CaseState:
     #: what an imported case's layers say beyond the model (record statuses, estimated due
     #: dates, the debtor's status); None for a hand-written case
     notes: LayerNotes | None = None
+    #: claims time-barred or about to be (also among ``problems``)
+    prescription: tuple[Problem, ...] = ()
 
     @property
     def notices(self) -> tuple[Notice, ...]:
@@ -153,6 +155,7 @@ def build_state(
         court=court_for_case(full, at),
         problems=tuple(problems),
         notes=notes,
+        prescription=tuple(barred),
     )
 
 

@@ -70,7 +70,7 @@ def compute(case: str, at, as_json: bool, rates_files: tuple[str, ...]) -> None:
     from dossier.report import statement_table
 
     click.echo(statement_table(c, st))
-    for w in st.warnings:
+    for w in (*st.warnings, *(p.message for p in state.prescription)):
         click.echo(f"warning: {w}", err=True)
 
 
