@@ -430,8 +430,11 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
 def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, profile: Any, report: RunReport) -> Any:
     from dossier.postal.printjob import PrintProfile, build_print_job
 
+    profile = profile or PrintProfile()
+    if profile.sender is None:  # the deposit list names the creditor of the letters
+        profile = dataclasses.replace(profile, sender=_sender(letters[0].case_root, options.at))
     folder = out_dir / (batch_id if options.send else f"{batch_id}-preview") / "courrier"
-    job = build_print_job(letters, folder, profile or PrintProfile(), simplex=options.simplex, batch_id=batch_id,
+    job = build_print_job(letters, folder, profile, simplex=options.simplex, batch_id=batch_id,
                           at=datetime.now(timezone.utc).replace(microsecond=0), journal=options.send)
     amounts = {lt.case_reference: Decimal(lt.amount) if lt.amount else None for lt in letters}
     for p in job.letters:
@@ -439,6 +442,17 @@ def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, pro
         report.outcomes.append(Outcome(lt.case_reference, lt.stage, lt.channel, "printed" if options.send else "previewed",
                                        amounts.get(lt.case_reference)))
     return job
+
+
+def _sender(case_root: Path, at: date) -> Any:
+    from dossier.postal.address import format_address
+    from dossier.postal.printjob import Sender
+    from dossier.snapshot import read_case
+
+    case = read_case(case_root, at)[0]
+    if case is None:
+        return None
+    return Sender(case.creditor.name, tuple(format_address(case.creditor, "creditor")[1:]))
 
 
 def _preview(folder: Path, r: Rendered, names: list[str]) -> None:
