@@ -467,7 +467,7 @@ def test_relance_subject_line_has_the_superscript_ordinal(tmp_path, rates):
     r = render_stage(state_of(case, AT, rates), "relance-1", formats=("pdf",))
     html = render("letters/_letter.html", {**r.context, "body_template": "letters/relance-1.html", "after_template": None},
                   template_dirs(case, LetterOptions()))
-    assert "Relance&nbsp;: 1<sup>er</sup> rappel" in html
+    assert "Relance\u00a0: 1<sup>er</sup> rappel" in html
 
 
 def test_public_body_mise_en_demeure_claims_moratorium_interest_not_l441_10(tmp_path, rates):

@@ -40,7 +40,7 @@ def test_relance_1_email_parts_and_attachments(case, rates):
     raw = r.files["relance-1.eml"]
     assert b"\r\n" in raw and not raw.replace(b"\r\n", b"").count(b"\n")  # CRLF only
     msg = parse(raw)
-    assert msg["Subject"] == "Relance 1er rappel — factures F2026-014, F2026-021"
+    assert msg["Subject"] == "Relance\u00a0: 1er rappel — factures F2026-014, F2026-021"
     assert msg["From"].addresses[0].addr_spec == "comptabilite@atelier-martin.example"
     assert msg["From"].addresses[0].display_name == "Atelier Martin"
     assert msg["To"].addresses[0].addr_spec == "compta@dupont.example"
@@ -129,7 +129,7 @@ def test_send_delivers_records_and_refuses_twice(case, rates, smtp_server):
     eml = case.root / "out" / "relance-1.eml"
     assert eml.read_bytes().replace(b"\r\n", b"\n") == data.replace(b"\r\n", b"\n")
     received = parse(data)
-    assert received["Subject"].startswith("Relance 1er rappel")
+    assert received["Subject"].startswith("Relance\u00a0: 1er rappel")
     assert "RIB-Atelier-Martin.pdf" in attachment_names(received)
     entries = journal.read_journal(case)
     assert [x.status for x in entries] == ["sending", "sent"]  # "sending" written before DATA
@@ -306,5 +306,5 @@ def test_send_over_tls_with_login(case, rates, tmp_path, security):
     finally:
         ctl.stop()
     assert len(sink.messages) == 1
-    assert parse(sink.messages[0][2])["Subject"].startswith("Relance 1er rappel")
+    assert parse(sink.messages[0][2])["Subject"].startswith("Relance\u00a0: 1er rappel")
     assert seen[-1][1:] == (b"compta", b"s3cret")

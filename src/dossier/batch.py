@@ -385,8 +385,8 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
     report = RunReport(plan)
     root = Path(portfolio)
     by_folder = {d.folder: d for d in plan}
-    batch_id = _batch_id(options)
     out_dir = Path(options.out_dir) if options.out_dir is not None else root / BATCHES_DIR
+    batch_id = _batch_id(options, out_dir)
     with _run_lock(root, options.shard):
         dispatcher = None
         letters = []
@@ -483,10 +483,16 @@ def _number(settings: dict, key: str, default: Any) -> Any:
     return value
 
 
-def _batch_id(options: RunOptions) -> str:
+def _batch_id(options: RunOptions, out_dir: Path) -> str:
+    """``2026-06-15-083012`` (the letters' date, the time of the run), unique in ``out_dir``."""
     stamp = datetime.now(timezone.utc).strftime("%H%M%S")
     shard = f"-{options.shard[0]}of{options.shard[1]}" if options.shard else ""
-    return f"{options.at.isoformat()}-{stamp}{shard}"
+    base = f"{options.at.isoformat()}-{stamp}{shard}"
+    n, name = 1, base
+    while any((out_dir / f"{name}{suffix}").exists() for suffix in ("", "-preview")):
+        n += 1
+        name = f"{base}-{n}"
+    return name
 
 
 class RunLockedError(DossierError):

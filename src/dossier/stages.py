@@ -46,7 +46,7 @@ STAGE_INFO: dict[str, StageInfo] = {
     for s in (
         StageInfo("rappel-preventif", "Rappel d'échéance", "Rappel avant échéance", -5, ("email",), False, True,
                   frozenset({INVOICES, RIB})),
-        StageInfo("relance-1", "Relance 1er rappel", "Relance (1er rappel)", 1, ("email",), False, True,
+        StageInfo("relance-1", "Relance\u00a0: 1er rappel", "Relance (1er rappel)", 1, ("email",), False, True,
                   frozenset({INVOICES, CONTRACT, RIB})),
         StageInfo("relance-2", "2e relance", "Deuxième relance", 7, ("email", "phone"), False, True,
                   frozenset({INVOICES, RIB})),

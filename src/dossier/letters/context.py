@@ -322,7 +322,7 @@ def epc_qr(name: str, iban: str, amount: Decimal, text: str, bic: str | None) ->
 
 
 def subject_for(stage: str, claim: Claim) -> str:
-    """"Relance 1er rappel — facture F2026-014" (plural for several invoices)."""
+    """"Relance : 1er rappel — facture F2026-014" (plural for several invoices)."""
     nums = claim.numbers
     what = ("facture " if len(nums) == 1 else "factures ") + ", ".join(nums)
     return f"{STAGE_INFO[stage].title} — {what}".replace("'", "’")
