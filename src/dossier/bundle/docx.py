@@ -191,12 +191,14 @@ def requete_docx(ctx: dict) -> bytes:
         sig.add_run(f",\n{cr.signatory.name}" + (f", {cr.signatory.title}" if cr.signatory.title else ""))
     sig.add_run("\n\n\n(signature)")
 
+    from dossier.render.docx import cap_property
+
     stamp = datetime(at.year, at.month, at.day)
     cp = doc.core_properties
-    cp.title = f"Requête en injonction de payer — {cr.name} c/ {de.name}"
-    cp.author = cr.name
-    cp.last_modified_by = cr.name
-    cp.subject = f"Dossier {ctx['case'].reference}"
+    cp.title = cap_property(f"Requête en injonction de payer — {cr.name} c/ {de.name}")
+    cp.author = cap_property(cr.name)
+    cp.last_modified_by = cap_property(cr.name)
+    cp.subject = cap_property(f"Dossier {ctx['case'].reference}")
     cp.created = stamp
     cp.modified = stamp
     cp.last_printed = stamp
@@ -268,10 +270,12 @@ def _table(doc, rows, header: bool = True, widths: tuple[float, ...] | None = No
         table.autofit = False
         for col, w in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths):
             col.set(qn("w:w"), str(int(Cm(w).twips)))
-    for i, row in enumerate(rows):
+    # row by row: table.cell(i, j) rebuilds the whole grid on each call (quadratic)
+    for i, (row, trow) in enumerate(zip(rows, table.rows, strict=True)):
         bold = (header and i == 0) or (i == len(rows) - 1 and str(row[0]).startswith("Total"))
+        cells = trow.cells
         for j, text in enumerate(row):
-            cell = table.cell(i, j)
+            cell = cells[j]
             if widths:
                 cell.width = Cm(widths[j])
             para = cell.paragraphs[0]

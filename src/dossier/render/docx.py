@@ -79,14 +79,33 @@ def render_docx(
     cp.modified = stamp
     cp.last_printed = stamp
     cp.revision = 1
-    cp.title = title
-    cp.author = author or ""
-    cp.last_modified_by = author or ""
-    cp.subject = subject or ""
+    cp.title = cap_property(title)
+    cp.author = cap_property(author or "")
+    cp.last_modified_by = cap_property(author or "")
+    cp.subject = cap_property(subject or "")
     cp.comments = ""
     buf = io.BytesIO()
     tpl.save(buf)
     return normalize_zip(buf.getvalue(), stamp)
+
+
+#: the longest core property (title, subject, author…) Word and python-docx accept
+CORE_PROPERTY_MAX = 255
+
+
+def cap_property(text: str, limit: int = CORE_PROPERTY_MAX) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis: a DOCX core
+    property is at most 255 characters (the full text stays in the document's body).
+
+    >>> cap_property("Relance — factures " + ", ".join(f"F{n:04d}" for n in range(100)))[-12:]
+    'F0032, F003…'
+    >>> len(cap_property("x" * 20_000))
+    255
+    """
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return one_line
+    return one_line[: limit - 1] + "…"
 
 
 def normalize_zip(data: bytes, stamp: datetime) -> bytes:
@@ -115,11 +134,14 @@ def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
     root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
     body = document.element.body
     before = list(body)  # keep the proxies alive: lxml element identity is stable only then
-    _Converter(document, images).block(root)
-    new = [el for el in body if not any(el is b for b in before) and not el.tag.endswith("}sectPr")]
+    seen = {id(b) for b in before}
+    conv = _Converter(document, images)
+    conv.block(root)
+    new = [el for el in body if id(el) not in seen and not el.tag.endswith("}sectPr")]
+    out = [conv.tables.get(id(el)) or etree.tostring(el, encoding="unicode") for el in new]
     for el in new:
         body.remove(el)
-    return "".join(etree.tostring(el, encoding="unicode") for el in new)
+    return "".join(out)
 
 
 class _Converter:
@@ -128,6 +150,10 @@ class _Converter:
     def __init__(self, document, images: Mapping[str, bytes]):
         self.doc = document
         self.images = images
+        #: tables as OOXML text, keyed by the id of the empty paragraph holding their place
+        #: in the body (a large table is never attached: detaching one costs seconds)
+        self.tables: dict[int, str] = {}
+        self._markers: list[Any] = []  # keeps the markers' proxies (and so their ids) alive
 
     def block(self, el, list_prefix: str | None = None) -> None:
         tag = el.tag if isinstance(el.tag, str) else ""
@@ -218,33 +244,100 @@ class _Converter:
             p.add_run().add_picture(io.BytesIO(data), width=_mm(30))
 
     def table(self, el) -> None:
+        """One Word table, its rows written as OOXML in a single pass and parsed once
+        (a ``colspan`` becomes ``gridSpan``). python-docx's ``cell(r, c)`` and ``merge``
+        rebuild the whole grid on every call, and its per-cell element API costs
+        milliseconds a cell: a 1,000-invoice décompte took minutes."""
+        from docx.oxml.ns import qn
+        from lxml import etree
+
         rows = [tr for tr in el.iter("tr")]
         if not rows:
             return
-        ncols = max(sum(int(c.get("colspan", 1)) for c in tr if c.tag in ("td", "th")) for tr in rows)
-        t = self.doc.add_table(rows=len(rows), cols=ncols)
+        ncols = max(sum(_span(c) for c in tr if c.tag in ("td", "th")) for tr in rows)
+        t = self.doc.add_table(rows=0, cols=ncols)
         try:
             t.style = "Table Grid"
         except Exception:  # noqa: BLE001 - a user template without that style
             pass
-        for r, tr in enumerate(rows):
+        tbl = t._tbl
+        widths = [int(g.get(qn("w:w")) or 0) for g in tbl.tblGrid.gridCol_lst]
+        tbl.getparent().remove(tbl)  # still empty: cheap to detach
+        frame = etree.tostring(tbl, encoding="unicode")
+        parts: list[str] = []
+        for tr in rows:
+            parts.append("<w:tr>")
             col = 0
             total = "total" in (tr.get("class") or "")
             for c in tr:
-                if c.tag not in ("td", "th"):
+                if c.tag not in ("td", "th") or col >= ncols:
                     continue
-                span = int(c.get("colspan", 1))
-                cell = t.cell(r, col)
-                if span > 1:
-                    cell = cell.merge(t.cell(r, col + span - 1))
-                p = cell.paragraphs[0]
+                span = min(_span(c), ncols - col)
                 cls = set((c.get("class") or "").split())
-                if "num" in cls:
-                    from docx.enum.text import WD_ALIGN_PARAGRAPH
-
-                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                self.inline(p, c, bold=c.tag == "th" or total or "strong" in cls)
+                parts.append(_tc_xml(sum(widths[col:col + span]), span, "num" in cls,
+                                     _runs(c, c.tag == "th" or total or "strong" in cls)))
                 col += span
+            for k in range(col, ncols):  # a short row: empty cells complete the grid
+                parts.append(_tc_xml(widths[k] if k < len(widths) else 0, 1, False, ""))
+            parts.append("</w:tr>")
+        marker = self.doc.add_paragraph()._p
+        self._markers.append(marker)
+        self.tables[id(marker)] = frame.replace("</w:tbl>", "".join(parts) + "</w:tbl>") if frame.endswith("</w:tbl>") else frame
+
+
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _span(cell) -> int:
+    try:
+        return max(1, min(int(cell.get("colspan", 1)), 64))
+    except ValueError:
+        return 1
+
+
+def _tc_xml(width: int, span: int, right: bool, runs: str) -> str:
+    pr = f'<w:tcW w:w="{width}" w:type="dxa"/>' + (f'<w:gridSpan w:val="{span}"/>' if span > 1 else "")
+    ppr = '<w:pPr><w:jc w:val="right"/></w:pPr>' if right else ""
+    return f"<w:tc><w:tcPr>{pr}</w:tcPr><w:p>{ppr}{runs}</w:p></w:tc>"
+
+
+def _runs(el, bold: bool) -> str:
+    """The runs of a table cell as OOXML: text with bold (b, strong) and italic (i, em,
+    class "words"), line breaks; whitespace collapsed, none leading the paragraph — as
+    :meth:`_Converter.inline` does with python-docx objects."""
+    from xml.sax.saxutils import escape
+
+    out: list[str] = []
+    started = False
+
+    def run(text: str, b: bool, i: bool) -> None:
+        nonlocal started
+        t = _XML_INVALID.sub("", _WS.sub(" ", text))
+        if not started:
+            t = t.lstrip()
+        if not t:
+            return
+        started = True
+        rpr = ("<w:b/>" if b else "") + ("<w:i/>" if i else "")
+        out.append(f'<w:r>{f"<w:rPr>{rpr}</w:rPr>" if rpr else ""}<w:t xml:space="preserve">{escape(t)}</w:t></w:r>')
+
+    def walk(node, b: bool, i: bool, include_tail: bool) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        cls = set((node.get("class") or "").split())
+        nb = b or tag in ("b", "strong") or "strong" in cls
+        ni = i or tag in ("i", "em") or "words" in cls
+        if tag == "br":
+            out.append("<w:r><w:br/></w:r>")
+        elif tag not in ("ul", "ol", "table", "img"):
+            if node.text:
+                run(node.text, nb, ni)
+            for c in node:
+                walk(c, nb, ni, True)
+        if include_tail and node.tail:
+            run(node.tail, b, i)
+
+    walk(el, bold, False, False)
+    return "".join(out)
 
 
 def _norm(s: str | None) -> str:
