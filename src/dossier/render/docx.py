@@ -129,7 +129,8 @@ def normalize_zip(data: bytes, stamp: datetime) -> bytes:
 def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
     """Convert the stage's HTML fragment into OOXML body elements, built with python-docx
     on ``document`` (so styles and image relationships belong to it), then detached."""
-    from lxml import etree, html as lhtml
+    from lxml import etree
+    from lxml import html as lhtml
 
     root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
     body = document.element.body

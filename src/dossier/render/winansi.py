@@ -149,7 +149,11 @@ def add_font_resources(writer):
     """Add the three fonts to a pypdf ``writer`` (each embedded once) and return a
     reference to a /Font resource dictionary naming them by :data:`RESOURCE_NAMES`."""
     from pypdf.generic import (
-        ArrayObject, DictionaryObject, EncodedStreamObject, NameObject, NumberObject,
+        ArrayObject,
+        DictionaryObject,
+        EncodedStreamObject,
+        NameObject,
+        NumberObject,
     )
 
     entries = DictionaryObject()
