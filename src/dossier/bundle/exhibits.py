@@ -157,10 +157,9 @@ def load_exhibit(
         raise EvidenceError(f"{spec.where()}: file not found")
     if path.is_dir():
         raise EvidenceError(f"{spec.where()}: is a folder, not a file")
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{spec.where()}: cannot read the file ({e.strerror})") from None
+    from dossier.limits import read_evidence
+
+    data = read_evidence(path, spec.where())  # size checked before reading
     if not data.strip():
         raise EvidenceError(f"{spec.where()}: the file is empty")
     digest = hashlib.sha256(data).hexdigest()

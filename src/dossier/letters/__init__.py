@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from dossier.errors import DossierError, EvidenceError, JournalError
+from dossier.errors import DossierError, JournalError
 from dossier.journal import with_journal  # noqa: F401 (API, moved to dossier.journal)
 from dossier.ladder import LETTER_STAGES, STAGE_INFO
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
@@ -274,11 +274,10 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 def _file_attachment(path: Path, name: str, case: Case):
     from dossier import mail
 
+    from dossier.limits import read_evidence
+
     p = path if path.is_absolute() else case.root / path
-    try:
-        data = p.read_bytes()
-    except OSError as e:
-        raise EvidenceError(f"{case.case_file}: {p}: cannot read the file to attach: {e.strerror}") from None
+    data = read_evidence(p, f"{case.case_file}: attachment")  # size checked before reading
     mime = _MIME.get(p.suffix.lower(), "application/octet-stream")
     if mime == "message/rfc822":
         mime = "application/octet-stream"  # attach as a file, not re-parsed
