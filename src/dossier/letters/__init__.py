@@ -273,7 +273,6 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 def _file_attachment(path: Path, name: str, case: Case):
     from dossier import mail
-
     from dossier.limits import read_evidence
 
     p = path if path.is_absolute() else case.root / path
