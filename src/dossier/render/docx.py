@@ -142,7 +142,22 @@ def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
     out = [conv.tables.get(id(el)) or etree.tostring(el, encoding="unicode") for el in new]
     for el in new:
         body.remove(el)
-    return "".join(out)
+    # namespace declarations the template's root already makes are dropped from each
+    # element: repeated on every one, they made docxtpl's final tree graft superlinear
+    root_ns = {p: u for p, u in document.element.nsmap.items() if p}
+    return "".join(_drop_root_ns(x, root_ns) for x in out)
+
+
+_NS_DECL = re.compile(r' xmlns:([A-Za-z0-9_.-]+)="([^"]*)"')
+
+
+def _drop_root_ns(xml: str, root_ns: Mapping[str, str]) -> str:
+    """``xml`` without the ``xmlns:p="uri"`` of its first tag that ``root_ns`` declares."""
+    end = xml.find(">")
+    if end < 0:
+        return xml
+    head = _NS_DECL.sub(lambda m: "" if root_ns.get(m.group(1)) == m.group(2) else m.group(0), xml[:end])
+    return head + xml[end:]
 
 
 class _Converter:
