@@ -27,10 +27,27 @@ from datetime import date, timedelta
 from pathlib import Path
 
 AT = date(2026, 6, 15)
-MINI_PDF = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
-)
+
+
+def mini_pdf(label: str) -> bytes:
+    """A one-page A4 PDF saying ``label`` (a stand-in for a scanned invoice)."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
+
+    w = PdfWriter()
+    page = w.add_blank_page(595, 842)
+    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
+                             NameObject("/BaseFont"): NameObject("/Helvetica")})
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): w._add_object(font)})})
+    content = DecodedStreamObject()
+    content.set_data(f"BT /F1 24 Tf 72 760 Td ({label}) Tj ET".encode("latin-1"))
+    page[NameObject("/Contents")] = w._add_object(content)
+    buf = io.BytesIO()
+    w.write(buf)
+    return buf.getvalue()
 
 
 def make_case(folder: Path, n: int, *, files: int = 0, long_name: int = 0) -> Path:
@@ -70,7 +87,7 @@ def make_case(folder: Path, n: int, *, files: int = 0, long_name: int = 0) -> Pa
         amount = f"{rnd.randint(10000, 900000) / 100:.2f}"
         f = ""
         if i < files:
-            (folder / "pieces" / f"F{i:05d}.pdf").write_bytes(MINI_PDF)
+            (folder / "pieces" / f"F{i:05d}.pdf").write_bytes(mini_pdf(f"Facture F{i:05d}"))
             f = f", file: pieces/F{i:05d}.pdf"
         lines.append(f'  - {{number: F{i:05d}, issued: {issued}, due: {issued + timedelta(days=30)}, amount_incl_tax: "{amount}"{f}}}')
     lines.append("payments:")
@@ -83,7 +100,7 @@ def make_case(folder: Path, n: int, *, files: int = 0, long_name: int = 0) -> Pa
         for i in range(n // 20):
             d = start + timedelta(days=45 + (i * 700) // max(n // 20, 1))
             lines.append(f'  - {{number: AV{i:04d}, date: {min(d, AT)}, amount: "{rnd.randint(100, 2000) / 100:.2f}", invoice: F{(i * 20) % n:05d}}}')
-    (folder / "pieces" / "devis.pdf").write_bytes(MINI_PDF)
+    (folder / "pieces" / "devis.pdf").write_bytes(mini_pdf("Devis"))
     title = ("Devis signé " * (long_name // 12 + 1))[:long_name] if long_name else "Devis signé"
     lines += ["exhibits:", f'  - {{kind: devis, title: "{title}", date: 2023-12-01, file: pieces/devis.pdf}}']
     (folder / "case.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -144,30 +161,36 @@ def growth(tmp: Path, pairs: int) -> None:
         compute_statement(c, AT, rates)
         mem.append(tracemalloc.get_traced_memory()[1])
         tracemalloc.stop()
+    # the work also depends on the décompte's size: the generated 10k case has more invoices
+    # per due date, so each unallocated payment is shared pro rata over more of them
+    lines = []
+    for c in (small, big):
+        st = compute_statement(c, AT, rates)
+        lines.append(sum(len(i.periods) + len(i.reductions) for i in st.invoices) + len(c.invoices))
+    out = lines[1] / lines[0]
     print(f"compute 1k -> 10k invoices: time x {statistics.median(times):.1f}, peak memory x {mem[1] / mem[0]:.1f} "
-          f"({mem[0] / 1e6:.1f} MB -> {mem[1] / 1e6:.1f} MB) (linear: about 10)")
+          f"({mem[0] / 1e6:.1f} MB -> {mem[1] / 1e6:.1f} MB); décompte lines x {out:.1f} ({lines[0]} -> {lines[1]}): "
+          f"per line, time x {statistics.median(times) / out:.2f}, memory x {mem[1] / mem[0] / out:.2f} (linear: about 1)")
 
 
 def documents(tmp: Path, n: int, *, long_name: int = 0, files: int = 0) -> None:
     from dossier.bundle import build_bundle
-    from dossier.casefile import load_case
-    from dossier.law.penalties import compute_statement
     from dossier.law.rates import load_rates
     from dossier.letters import render_stage
+    from dossier.snapshot import open_case
 
     folder = make_case(tmp / f"docs-{n}-{long_name}", n, long_name=long_name, files=files)
     rates = load_rates(user_file=False)
-    case = load_case(folder, AT)
-    st = compute_statement(case, AT, rates)
+    state = open_case(folder, AT, rates)
     label = f"{n} invoices" + (f", {long_name}-character names" if long_name else "")
     for stage in ("relance-1", "relance-2", "echeancier", "dernier-avis", "mise-en-demeure"):
         t = time.perf_counter()
-        r = render_stage(case, stage, AT, st)
+        r = render_stage(state, stage)
         sizes = ", ".join(f"{k.rsplit('.', 1)[1]} {len(v) // 1024} KB" for k, v in r.files.items())
         print(f"  {label}: {stage}: {time.perf_counter() - t:.1f} s ({sizes})")
         sys.stdout.flush()
     t = time.perf_counter()
-    b = build_bundle(case, AT, rates, purpose="court")
+    b = build_bundle(state, purpose="court")
     print(f"  {label}: dossier (injonction de payer): {time.perf_counter() - t:.1f} s, {b.pages} pages, "
           f"{len(b.pdf) // 1024} KB PDF, {len(b.docx or b'') // 1024} KB requête DOCX")
 

@@ -210,6 +210,28 @@ def test_connection_lost_after_data_is_unknown_and_not_resent(tmp_path, smtp):
     assert server.data_calls == 2
 
 
+def test_journal_failing_after_acceptance_leaves_unknown_not_a_resend(tmp_path, smtp, monkeypatch):
+    """A full disk when recording "sent": the "sending" line is there, so the next run
+    reports the delivery as unknown instead of sending again."""
+    server = Server()
+    config = smtp(server)
+    real = journal.record
+
+    def full_disk(root, e):
+        if e.status == "sent":
+            raise OSError(28, "No space left on device")
+        return real(root, e)
+
+    monkeypatch.setattr(journal, "record", full_disk)
+    with pytest.raises(OSError), Dispatcher(config) as d:
+        d.deliver(tmp_path, message(), SENDER, [RCPT], entry=entry())
+    monkeypatch.setattr(journal, "record", real)
+    assert len(server.delivered) == 1 and statuses(tmp_path) == ["sending"]
+    with pytest.raises(JournalError, match="delivery unknown"), Dispatcher(config) as d:
+        d.deliver(tmp_path, message(), SENDER, [RCPT], entry=entry())
+    assert len(server.delivered) == 1
+
+
 def test_quit_failing_after_acceptance_is_a_success(tmp_path, smtp):
     server = Server(quit_drop=True)
     with Dispatcher(smtp(server)) as d:

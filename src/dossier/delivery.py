@@ -115,7 +115,9 @@ class Dispatcher:
     many times a temporary failure is retried per message, waiting ``backoff``, then twice
     as long each time (at most ``max_backoff`` seconds). ``sleep`` and ``clock`` are
     injectable for tests. Use it as a context manager: the connection is closed (``QUIT``)
-    at the end, and an error there is ignored — every message was already recorded."""
+    at the end, and an error there is ignored — every message was already recorded. Not
+    thread-safe: one dispatcher per thread (the case lock keeps threads off each other's
+    cases)."""
 
     def __init__(
         self,

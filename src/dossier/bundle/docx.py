@@ -39,13 +39,15 @@ def application_docx(ctx: dict, purpose: str = "court") -> bytes:
     _footer_page_numbers(doc)
     french_styles(doc)
 
+    from dossier.render.docx import cap_property
+
     stamp = datetime(at.year, at.month, at.day)
     cp = doc.core_properties
     what = "Requête en injonction de payer" if purpose == "court" else "Procédure simplifiée de recouvrement des petites créances"
-    cp.title = f"{what} — {cr.name} c/ {de.name}"
-    cp.author = cr.name
-    cp.last_modified_by = cr.name
-    cp.subject = f"Dossier {case.reference}"
+    cp.title = cap_property(f"{what} — {cr.name} c/ {de.name}")
+    cp.author = cap_property(cr.name)
+    cp.last_modified_by = cap_property(cr.name)
+    cp.subject = cap_property(f"Dossier {case.reference}")
     cp.created = stamp
     cp.modified = stamp
     cp.last_printed = stamp

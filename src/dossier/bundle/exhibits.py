@@ -154,13 +154,13 @@ def load_exhibit(
     """Read ``spec.file`` into pages. ``email_renderer(message_dict) -> pdf bytes`` renders
     an email's header page (the assembler passes one that uses the dossier templates).
     ``fit_box`` is the area (points) a scan is fitted into, for the dpi cap."""
-    from dossier.paths import UnsafePathError, read_file
 
     path = spec.file
-    try:  # inside the case folder (``root``), a regular file: never a FIFO, a device, /proc
-        data = read_file(root if root is not None else Path(path).parent, path)
-    except UnsafePathError as e:
-        raise EvidenceError(f"{spec.where()}: {str(e).split(': ', 1)[-1]}") from None
+    from dossier.limits import read_evidence
+
+    # inside the case folder (``root``), a regular file (never a FIFO, a device, /proc), its
+    # size checked before it is read
+    data = read_evidence(Path(path), spec.where(), root=root if root is not None else Path(path).parent)
     if not data.strip():
         raise EvidenceError(f"{spec.where()}: the file is empty")
     digest = hashlib.sha256(data).hexdigest()

@@ -192,10 +192,14 @@ def frame(rect: tuple[float, float, float, float]) -> bytes:
 
 
 def _fit(text: str, font: str, size: float, room: float) -> str:
+    """``text`` cut to ``room`` points with an ellipsis; linear in what is drawn, whatever
+    the length of ``text``."""
+    from dossier.render.winansi import font as get
+
     if room <= 20:
         return ""
-    if text_width(text, font, size) <= room:
+    f = get(font)
+    if f.fit(text, size, room) == len(text):
         return text
-    while text and text_width(text + "…", font, size) > room:
-        text = text[:-1]
-    return (text.rstrip() + "…") if text else ""
+    n = f.fit(text, size, room - f.width("…", size))
+    return (text[:n].rstrip() + "…") if n else ""

@@ -90,25 +90,26 @@ def can_draw(ctx: dict) -> bool:
 
 
 def wrap(text: str, style: str, size: float, width: float) -> list[str]:
-    """Greedy line breaking at spaces; a word longer than the line is cut."""
+    """Greedy line breaking at spaces; a word longer than the line is cut. Linear in the
+    length of ``text``: each word is measured once (widths add up, no kerning)."""
     f = font(style)
-    words = text.split()
+    space = f.units(" ")
     lines: list[str] = []
-    line = ""
-    for word in words:
-        trial = f"{line} {word}" if line else word
-        if f.width(trial, size) <= width:
-            line = trial
+    line, units = "", 0
+    for word in text.split():
+        wu = f.units(word)
+        trial = units + space + wu if line else wu
+        if trial * size / 1000 <= width:
+            line, units = (f"{line} {word}" if line else word), trial
             continue
         if line:
             lines.append(line)
-        while f.width(word, size) > width:  # cut an overlong word
-            cut = len(word) - 1
-            while cut > 1 and f.width(word[:cut], size) > width:
-                cut -= 1
+        while wu * size / 1000 > width:  # cut an overlong word
+            cut = max(1, f.fit(word, size, width))
             lines.append(word[:cut])
+            wu -= f.units(word[:cut])
             word = word[cut:]
-        line = word
+        line, units = word, wu
     if line or not lines:
         lines.append(line)
     return lines

@@ -31,6 +31,12 @@ class ByteSize(click.ParamType):
         return size
 
 
+def _set_evidence_limit(size: int | None) -> None:
+    from dossier.limits import set_max_evidence_size
+
+    set_max_evidence_size(size)
+
+
 def _human(n: int) -> str:
     if n >= 1_000_000:
         return f"{n / 1_000_000:.1f} MB"
@@ -49,6 +55,10 @@ def _human(n: int) -> str:
 @click.option("--max-size", type=ByteSize(), default=None,
               help="Largest acceptable PDF (e-filing limits), e.g. 10MB: scans are re-encoded at lower "
                    "resolutions until the dossier fits.")
+@click.option("--max-evidence-size", type=ByteSize(), default=None, expose_value=False,
+              callback=lambda _ctx, _param, v: _set_evidence_limit(v),
+              help="Largest evidence file read (default 200MB, or $DOSSIER_MAX_EVIDENCE_SIZE): a larger one "
+                   "stops the dossier (exit 2) before it is read.")
 @click.option("--duplex", is_flag=True,
               help="For double-sided printing: blank pages so that every section and exhibit starts on a "
                    "right-hand page.")

@@ -122,10 +122,8 @@ class _Running:
     late_with_balance: bool = False
     #: cancelled from its issue by a credit note (``cancels: true``): never owed
     cancelled: bool = False
-
-    @property
-    def accrued(self) -> Decimal:
-        return sum((p.amount for p in self.periods), ZERO)
+    #: sum of the periods' amounts, kept as they are added (not re-summed per payment)
+    accrued: Decimal = ZERO
 
 
 class _Engine:
@@ -278,10 +276,9 @@ class _Engine:
             if r.outstanding > 0:
                 days = (end - start).days + 1
                 applied = self.rate_at(r, start, y, h)
-                r.periods.append(
-                    Period(start, end, days, r.outstanding, applied.rate,
-                           line_amount(r.outstanding, applied.rate, days), applied.basis)
-                )
+                amount = line_amount(r.outstanding, applied.rate, days)
+                r.periods.append(Period(start, end, days, r.outstanding, applied.rate, amount, applied.basis))
+                r.accrued += amount
             start = end + ONE_DAY
         r.seg_start = until + ONE_DAY
 
@@ -323,11 +320,11 @@ class _Engine:
             if first_due > when and rule_override is None:
                 rule = RULE_NOT_DUE
             group = []
-            for r in running[first:]:
-                if r.invoice.due != first_due:
-                    break
-                if r.outstanding > 0:
-                    group.append(r)
+            i = first
+            while i < len(running) and running[i].invoice.due == first_due:  # no slice: no copy
+                if running[i].outstanding > 0:
+                    group.append(running[i])
+                i += 1
             if len(group) > 1 and amount < sum(r.outstanding for r in group):
                 if rule_override is None:
                     rule = RULE_PRO_RATA

@@ -24,7 +24,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dossier.errors import DossierError, EvidenceError, JournalError
+from dossier.errors import DossierError, JournalError
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
 from dossier.stages import CONTRACT, INVOICES, LETTER_STAGES, RIB, STAGE_INFO
@@ -288,13 +288,11 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 def _file_attachment(path: Path, name: str, case: Case):
     from dossier import mail
-    from dossier.paths import UnsafePathError, read_file
+    from dossier.limits import read_evidence
 
     p = path if path.is_absolute() else case.root / path
-    try:
-        data = read_file(case.root, p)  # never a file outside the case folder, a FIFO or a device
-    except UnsafePathError as e:
-        raise EvidenceError(f"{case.case_file}: cannot attach the file: {e}") from None
+    # never a file outside the case folder, a FIFO or a device; its size checked first
+    data = read_evidence(p, f"{case.case_file}: attachment", root=case.root)
     mime = _MIME.get(p.suffix.lower(), "application/octet-stream")
     if mime == "message/rfc822":
         mime = "application/octet-stream"  # attach as a file, not re-parsed

@@ -266,7 +266,8 @@ def claim_for(statement: Statement, stage: str, at: date) -> Claim:
             f"{stage}: nothing to claim on {at.isoformat()}: no invoice is "
             + ("outstanding" if stage == "rappel-preventif" else "overdue with a balance")
         )
-    left = tuple(i for i in statement.invoices if i not in chosen)
+    chosen_ids = {id(i) for i in chosen}  # a set: `i not in chosen` compared every pair
+    left = tuple(i for i in statement.invoices if id(i) not in chosen_ids)
     outstanding = sum((i.outstanding for i in chosen), ZERO)
     penalties = sum((i.penalties for i in chosen), ZERO)
     indemnities = sum((i.indemnity for i in chosen), ZERO)

@@ -80,14 +80,33 @@ def render_docx(
     cp.modified = stamp
     cp.last_printed = stamp
     cp.revision = 1
-    cp.title = title
-    cp.author = author or ""
-    cp.last_modified_by = author or ""
-    cp.subject = subject or ""
+    cp.title = cap_property(title)
+    cp.author = cap_property(author or "")
+    cp.last_modified_by = cap_property(author or "")
+    cp.subject = cap_property(subject or "")
     cp.comments = ""
     buf = io.BytesIO()
     tpl.save(buf)
     return normalize_zip(buf.getvalue(), stamp)
+
+
+#: the longest core property (title, subject, author…) Word and python-docx accept
+CORE_PROPERTY_MAX = 255
+
+
+def cap_property(text: str, limit: int = CORE_PROPERTY_MAX) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis: a DOCX core
+    property is at most 255 characters (the full text stays in the document's body).
+
+    >>> cap_property("Relance — factures " + ", ".join(f"F{n:04d}" for n in range(100)))[-12:]
+    'F0032, F003…'
+    >>> len(cap_property("x" * 20_000))
+    255
+    """
+    one_line = " ".join(text.split())
+    if len(one_line) <= limit:
+        return one_line
+    return one_line[: limit - 1] + "…"
 
 
 def normalize_zip(data: bytes, stamp: datetime) -> bytes:
@@ -114,10 +133,16 @@ def html_into_document(document, html: str, images: Mapping[str, bytes] | None =
     "Heading 1-3" styles, list items "List Bullet", tables "Table Grid", and an element of
     class ``addressee`` or ``signature`` the paragraph style of that name when the document
     has it; paragraphs inside an element of class ``keep`` are kept with the next one."""
+    from docx.oxml import parse_xml
     from lxml import html as lhtml
 
     root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
-    _Converter(document, images or {}, named_styles=named_styles).block(root)
+    conv = _Converter(document, images or {}, named_styles=named_styles)
+    conv.block(root)
+    # each table was written as OOXML text behind an empty paragraph: put it in its place
+    for marker in conv._markers:
+        marker.addprevious(parse_xml(conv.tables[id(marker)]))
+        marker.getparent().remove(marker)
 
 
 def french_styles(document) -> None:
@@ -146,11 +171,29 @@ def _html_to_ooxml(document, html: str, images: Mapping[str, bytes]) -> str:
     root = lhtml.fragment_fromstring(html or "<p></p>", create_parent="div")
     body = document.element.body
     before = list(body)  # keep the proxies alive: lxml element identity is stable only then
-    _Converter(document, images).block(root)
-    new = [el for el in body if not any(el is b for b in before) and not el.tag.endswith("}sectPr")]
+    seen = {id(b) for b in before}
+    conv = _Converter(document, images)
+    conv.block(root)
+    new = [el for el in body if id(el) not in seen and not el.tag.endswith("}sectPr")]
+    out = [conv.tables.get(id(el)) or etree.tostring(el, encoding="unicode") for el in new]
     for el in new:
         body.remove(el)
-    return "".join(etree.tostring(el, encoding="unicode") for el in new)
+    # namespace declarations the template's root already makes are dropped from each
+    # element: repeated on every one, they made docxtpl's final tree graft superlinear
+    root_ns = {p: u for p, u in document.element.nsmap.items() if p}
+    return "".join(_drop_root_ns(x, root_ns) for x in out)
+
+
+_NS_DECL = re.compile(r' xmlns:([A-Za-z0-9_.-]+)="([^"]*)"')
+
+
+def _drop_root_ns(xml: str, root_ns: Mapping[str, str]) -> str:
+    """``xml`` without the ``xmlns:p="uri"`` of its first tag that ``root_ns`` declares."""
+    end = xml.find(">")
+    if end < 0:
+        return xml
+    head = _NS_DECL.sub(lambda m: "" if root_ns.get(m.group(1)) == m.group(2) else m.group(0), xml[:end])
+    return head + xml[end:]
 
 
 class _Converter:
@@ -165,6 +208,11 @@ class _Converter:
         self.keep = 0
         self.style_names = {s.name for s in document.styles} if named_styles else set()
         self.class_style: str | None = None
+
+        #: tables as OOXML text, keyed by the id of the empty paragraph holding their place
+        #: in the body (a large table is never attached: detaching one costs seconds)
+        self.tables: dict[int, str] = {}
+        self._markers: list[Any] = []  # keeps the markers' proxies (and so their ids) alive
 
     def _para(self, style: str | None = None):
         p = self.doc.add_paragraph()
@@ -285,51 +333,102 @@ class _Converter:
             p.add_run().add_picture(io.BytesIO(data), width=_mm(30))
 
     def table(self, el) -> None:
-        """A Word table built row by row from the XML (linear: python-docx's
-        ``table.cell(i, j)`` rebuilds the whole cell grid at every call); a cell spanning
-        columns gets ``w:gridSpan``."""
-        from docx.enum.text import WD_ALIGN_PARAGRAPH
+        """One Word table, its rows written as OOXML in a single pass and parsed once
+        (a ``colspan`` becomes ``gridSpan``). python-docx's ``cell(r, c)`` and ``merge``
+        rebuild the whole grid on every call, and its per-cell element API costs
+        milliseconds a cell: a 1,000-invoice décompte took minutes."""
         from docx.oxml.ns import qn
-        from docx.table import _Cell
+        from lxml import etree
 
         rows = [tr for tr in el.iter("tr")]
         if not rows:
             return
-        ncols = max(sum(int(c.get("colspan", 1)) for c in tr if c.tag in ("td", "th")) for tr in rows)
-        t = self.doc.add_table(rows=1, cols=ncols)
+        ncols = max(sum(_span(c) for c in tr if c.tag in ("td", "th")) for tr in rows)
+        t = self.doc.add_table(rows=0, cols=ncols)
         try:
             t.style = "Table Grid"
         except Exception:  # noqa: BLE001 - a user template without that style
             pass
         tbl = t._tbl
-        tbl.remove(tbl.tr_lst[0])
-        header_rows = 0
+        widths = [int(g.get(qn("w:w")) or 0) for g in tbl.tblGrid.gridCol_lst]
+        tbl.getparent().remove(tbl)  # still empty: cheap to detach
+        frame = etree.tostring(tbl, encoding="unicode")
+        parts: list[str] = []
         for tr in rows:
-            if tr.getparent() is not None and tr.getparent().tag == "thead":
-                header_rows += 1
-        for r, tr in enumerate(rows):
-            xtr = tbl.add_tr()
-            if r < header_rows:
-                trpr = xtr.get_or_add_trPr()
-                trpr.append(trpr.makeelement(qn("w:tblHeader"), {}))
+            # header rows repeat on every page
+            thead = tr.getparent() is not None and tr.getparent().tag == "thead"
+            parts.append("<w:tr><w:trPr><w:tblHeader/></w:trPr>" if thead else "<w:tr>")
+            col = 0
             total = "total" in (tr.get("class") or "")
             for c in tr:
-                if c.tag not in ("td", "th"):
+                if c.tag not in ("td", "th") or col >= ncols:
                     continue
-                span = int(c.get("colspan", 1))
-                tc = xtr.add_tc()
-                if span > 1:
-                    tcpr = tc.get_or_add_tcPr()
-                    gs = tcpr.makeelement(qn("w:gridSpan"), {qn("w:val"): str(span)})
-                    tcpr.append(gs)
-                if not tc.p_lst:
-                    tc.append(tc.makeelement(qn("w:p"), {}))
-                cell = _Cell(tc, t)
-                p = cell.paragraphs[0]
+                span = min(_span(c), ncols - col)
                 cls = set((c.get("class") or "").split())
-                if "num" in cls:
-                    p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                self.inline(p, c, bold=c.tag == "th" or total or "strong" in cls)
+                parts.append(_tc_xml(sum(widths[col:col + span]), span, "num" in cls,
+                                     _runs(c, c.tag == "th" or total or "strong" in cls)))
+                col += span
+            for k in range(col, ncols):  # a short row: empty cells complete the grid
+                parts.append(_tc_xml(widths[k] if k < len(widths) else 0, 1, False, ""))
+            parts.append("</w:tr>")
+        marker = self.doc.add_paragraph()._p
+        self._markers.append(marker)
+        self.tables[id(marker)] = frame.replace("</w:tbl>", "".join(parts) + "</w:tbl>") if frame.endswith("</w:tbl>") else frame
+
+
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _span(cell) -> int:
+    try:
+        return max(1, min(int(cell.get("colspan", 1)), 64))
+    except ValueError:
+        return 1
+
+
+def _tc_xml(width: int, span: int, right: bool, runs: str) -> str:
+    pr = f'<w:tcW w:w="{width}" w:type="dxa"/>' + (f'<w:gridSpan w:val="{span}"/>' if span > 1 else "")
+    ppr = '<w:pPr><w:jc w:val="right"/></w:pPr>' if right else ""
+    return f"<w:tc><w:tcPr>{pr}</w:tcPr><w:p>{ppr}{runs}</w:p></w:tc>"
+
+
+def _runs(el, bold: bool) -> str:
+    """The runs of a table cell as OOXML: text with bold (b, strong) and italic (i, em,
+    class "words"), line breaks; whitespace collapsed, none leading the paragraph — as
+    :meth:`_Converter.inline` does with python-docx objects."""
+    from xml.sax.saxutils import escape
+
+    out: list[str] = []
+    started = False
+
+    def run(text: str, b: bool, i: bool) -> None:
+        nonlocal started
+        t = _XML_INVALID.sub("", _WS.sub(" ", text))
+        if not started:
+            t = t.lstrip()
+        if not t:
+            return
+        started = True
+        rpr = ("<w:b/>" if b else "") + ("<w:i/>" if i else "")
+        out.append(f'<w:r>{f"<w:rPr>{rpr}</w:rPr>" if rpr else ""}<w:t xml:space="preserve">{escape(t)}</w:t></w:r>')
+
+    def walk(node, b: bool, i: bool, include_tail: bool) -> None:
+        tag = node.tag if isinstance(node.tag, str) else ""
+        cls = set((node.get("class") or "").split())
+        nb = b or tag in ("b", "strong") or "strong" in cls
+        ni = i or tag in ("i", "em") or "words" in cls
+        if tag == "br":
+            out.append("<w:r><w:br/></w:r>")
+        elif tag not in ("ul", "ol", "table", "img"):
+            if node.text:
+                run(node.text, nb, ni)
+            for c in node:
+                walk(c, nb, ni, True)
+        if include_tail and node.tail:
+            run(node.tail, b, i)
+
+    walk(el, bold, False, False)
+    return "".join(out)
 
 
 def _norm(s: str | None) -> str:

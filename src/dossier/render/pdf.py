@@ -71,6 +71,26 @@ class PdfMeta:
         return f"{self.date.isoformat()}T00:00:00Z"
 
 
+def cap_keywords(keywords: tuple[str, ...] | list[str], limit: int = 255) -> list[str]:
+    """The first keywords that fit in ``limit`` characters (joined with ", "), then "…":
+    a 2,000-invoice claim does not put 2,000 numbers in the PDF's metadata (the document's
+    body lists them all).
+
+    >>> cap_keywords(["relance-1", "AM-1", *(f"F{n:04d}" for n in range(100))], 40)
+    ['relance-1', 'AM-1', 'F0000', 'F0001', 'F0002', '…']
+    """
+    out: list[str] = []
+    used = 0
+    for k in keywords:
+        k = " ".join(str(k).split())
+        if used + len(k) + 2 * len(out) > limit - 3:
+            out.append("…")
+            break
+        out.append(k)
+        used += len(k)
+    return out
+
+
 def font_face_css(fonts_dir: Path = FONTS_DIR) -> str:
     """The ``@font-face`` rules for the vendored fonts (file URLs)."""
     rules = []
@@ -220,7 +240,7 @@ def _render(html, base_url, metadata, stylesheets, attachments) -> bytes:
     meta.title = metadata.title
     meta.authors = [metadata.author] if metadata.author else []
     meta.description = metadata.subject
-    meta.keywords = list(metadata.keywords)
+    meta.keywords = cap_keywords(metadata.keywords)
     meta.generator = metadata.generator
     meta.lang = metadata.lang
     meta.created = metadata.w3c_date

@@ -52,8 +52,24 @@ class WinAnsiFont:
 
     def width(self, text: str, size: float) -> float:
         """Advance width of ``text`` at ``size`` points (no kerning)."""
+        return self.units(text) * size / 1000
+
+    def units(self, text: str) -> int:
+        """Advance width of ``text`` in font units (1/1000 of the size). Additive: the
+        units of ``a + b`` are those of ``a`` plus those of ``b``."""
         w, miss = self.widths, self.missing_width
-        return sum(w[b - 32] if b >= 32 else miss for b in encode(text)) * size / 1000
+        return sum(w[b - 32] if b >= 32 else miss for b in encode(text))
+
+    def fit(self, text: str, size: float, room: float) -> int:
+        """How many leading characters of ``text`` fit in ``room`` points at ``size``: one
+        pass that stops at the first character that does not fit, so cutting a
+        20,000-character title to a line costs a line, not 20,000 measurements."""
+        total = 0
+        for i, ch in enumerate(text):
+            total += self.units(ch)
+            if total * size / 1000 > room:
+                return i
+        return len(text)
 
     def string(self, text: str) -> bytes:
         """``text`` as a PDF literal string for this font's ``Tj``."""
