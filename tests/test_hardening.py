@@ -369,6 +369,16 @@ def test_environment_files_of_the_wrong_kind_are_exit_2(case, tmp_path, variable
     assert str(target) in err and ("folder" in err or "FIFO" in err)
 
 
+@pytest.mark.parametrize("variable,value", [("DOSSIER_SMTP_TIMEOUT", "nan"), ("DOSSIER_SMTP_TIMEOUT", "soon"),
+                                            ("DOSSIER_SMTP_PORT", "0"), ("DOSSIER_SMTP_PORT", "70000")])
+def test_smtp_environment_values_are_checked_before_anything_is_written(case, variable, value):
+    env = {"DOSSIER_SMTP_HOST": "localhost", "DOSSIER_SMTP_CONFIG": str(case / "none.toml"), variable: value}
+    code, out, err = invoke("letter", "relance-1", case, "--at", DEMO_DATE, "--send", env=env)
+    _bad_input(code, out, err)
+    assert variable.rsplit("_", 1)[1].lower() in err.lower() and repr(value) in err
+    assert not (case / "out").exists() and not (case / "journal.jsonl").exists()
+
+
 def _within(seconds: int, fn, *args, **kwargs):
     """``fn(*args, **kwargs)``, failing the test (not hanging it) after ``seconds``."""
     import signal
