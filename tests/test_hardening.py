@@ -116,6 +116,16 @@ def test_journal_paths_stay_inside_the_case(case, outside):
     assert "journal.jsonl:1: files[0].path" in err
 
 
+def test_sent_documents_are_written_inside_the_case(case, tmp_path):
+    """The journal only reads sent files back from the case folder: a letter marked as sent
+    cannot be written elsewhere (its journal entry would be refused afterwards)."""
+    code, out, err = invoke("letter", "mise-en-demeure", case, "--at", DEMO_DATE, "--format", "pdf",
+                            "--mark-sent", "-o", tmp_path / "elsewhere")
+    _bad_input(code, out, err)
+    assert "-o" in err and "inside the case folder" in err
+    assert not (tmp_path / "elsewhere").exists() and not (case / "journal.jsonl").exists()
+
+
 def test_journal_that_is_a_folder_or_a_link_elsewhere(case, tmp_path):
     (case / "journal.jsonl").mkdir()
     code, out, err = invoke("plan", case, "--at", DEMO_DATE)
@@ -321,6 +331,20 @@ def test_bad_case_values_are_exit_2_naming_the_field(case, old, new, field):
         _bad_input(code, out, err)
         if field:
             assert "case.yaml:" in err and f" {field}: " in err, err
+
+
+def test_a_claim_too_large_to_write_in_words_is_bad_input(case):
+    """One invoice under the limit, but with penalties the total no longer fits in words:
+    the letter stops with exit 2 (it was an internal error), nothing written."""
+    _set_yaml(case, 'amount_excl_tax: "3200.00", amount_incl_tax: "3840.00"', 'amount_incl_tax: "999000000.00"')
+    assert invoke("check", case, "--at", DEMO_DATE)[0] == 0
+    code, out, err = invoke("letter", "mise-en-demeure", case, "--at", DEMO_DATE, "--format", "pdf", "-o", case / "out")
+    _bad_input(code, out, err)
+    assert "999 999 999,99" in err and not (case / "out").exists()
+    _set_yaml(case, 'amount_excl_tax: "5450.00", amount_incl_tax: "6540.00"', 'amount_incl_tax: "999000000.00"')
+    code, out, err = invoke("check", case, "--at", DEMO_DATE)
+    _bad_input(code, out, err)
+    assert "case.yaml:36: invoices: 1998002250.00 invoiced in all" in err
 
 
 def test_line_breaks_never_reach_an_email_header(case):

@@ -251,7 +251,8 @@ class _Reader:
                 self.problem(kline, path or "(top level)", "a key must be a plain name, not a mapping or a list (check the braces and brackets)")
                 continue
             key = str(knode.value)
-            kpath = f"{path}.{key}" if path else key
+            shown = _show(key, 40)  # a key is printed in messages: no control characters
+            kpath = f"{path}.{shown}" if path else shown
             if key in seen:
                 self.problem(kline, kpath, f"duplicate key (first at line {seen[key]})")
                 continue
@@ -538,6 +539,10 @@ class _Builder:
             f = self.file(d, "file", path)
             if number and issued and due and ttc is not None:
                 out.append(Invoice(number, issued, due, ttc, ht, f, _v(d, "title"), self.source(d, path, _line(d, "number"))))
+        total = sum((i.amount_incl_tax for i in out), Decimal(0))
+        if total > MAX_AMOUNT:
+            self.r.problem(_line(self.data, "invoices"), "invoices", f"{total} invoiced in all, more than this tool "
+                           "handles in one case (999 999 999,99): split the claim")
         if not out and "invoices" in self.data and not any(p.field.startswith("invoices") for p in self.r.problems):
             self.r.problem(_line(self.data, "invoices"), "invoices", "at least one invoice is needed")
         return tuple(out)

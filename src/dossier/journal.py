@@ -245,8 +245,11 @@ def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
                 f.seek(size - 1)
                 if f.read(1) != b"\n":
                     raise JournalError(f"{path}:{_count_lines(path)}: incomplete last line: fix it before recording")
-        os.write(fd, line)
-        os.fsync(fd)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        except OSError as e:  # a full disk: said, not a traceback
+            raise JournalError(f"{path}: cannot record in the journal ({e.strerror})") from None
     finally:
         os.close(fd)
     if created:
