@@ -23,7 +23,8 @@ from helpers import DEMO_DATE, SAMPLES, invoke
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-MAX_EXAMPLES = 70
+#: raise for a deeper run: DOSSIER_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz.py
+MAX_EXAMPLES = int(os.environ.get("DOSSIER_FUZZ_EXAMPLES", "70"))
 SECONDS_PER_RUN = 20
 COMMANDS = (("check",), ("compute",), ("plan",), ("letter", "relance-1"))
 
@@ -92,7 +93,7 @@ def mutations(draw):
     """A list of edits to the sample (applied in order), as data so failures print well."""
     edits = []
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        kind = draw(st.sampled_from(["value", "value", "file", "date", "delete", "new-key", "grow", "raw"]))
+        kind = draw(st.sampled_from(["value", "value", "file", "date", "delete", "new-key", "grow", "raw", "journal"]))
         if kind == "value":
             edits.append(("set", draw(st.sampled_from(KEY_PATHS)), draw(values)))
         elif kind == "file":
@@ -106,9 +107,24 @@ def mutations(draw):
         elif kind == "grow":
             edits.append(("grow", draw(st.sampled_from(["invoices", "payments", "exhibits", "notices"])),
                           draw(st.integers(min_value=2, max_value=400))))
+        elif kind == "journal":
+            entry = {"stage": draw(st.sampled_from(["relance-1", "mise-en-demeure", "x", ""])),
+                     "date": draw(date_strings), "channel": draw(st.sampled_from(["email", "lrar", "court"])),
+                     "status": draw(st.sampled_from(["sent", "generated", "lost"])),
+                     "files": [{"path": draw(st.sampled_from(ANYWHERE)), "sha256": "0" * 64}],
+                     draw(st.sampled_from(["invoices", "amount", "schedule", "note"])): draw(values)}
+            edits.append(("journal", None, entry))
         else:
             edits.append(("raw", draw(st.integers(min_value=0, max_value=3000)), draw(st.binary(min_size=1, max_size=8))))
     return edits
+
+
+def _journal(edits) -> bytes:
+    """The journal lines of the ``journal`` edits (hostile paths, types, dates)."""
+    import json
+
+    lines = [json.dumps(what, default=str) + "\n" for op, _, what in edits if op == "journal"]
+    return "".join(lines).encode("utf-8")
 
 
 def _apply(edits) -> bytes:
@@ -118,6 +134,8 @@ def _apply(edits) -> bytes:
     raw: list[tuple[int, bytes]] = []
     for op, where, what in edits:
         try:
+            if op == "journal":
+                continue
             if op == "set":
                 _set(doc, where, what)
             elif op == "delete":
@@ -159,13 +177,15 @@ def arena(tmp_path_factory) -> Path:
     return root
 
 
-def _make_case(arena: Path, n: int, text: bytes) -> Path:
+def _make_case(arena: Path, n: int, text: bytes, journal: bytes = b"") -> Path:
     case = arena / f"case-{n}"
     shutil.copytree(SAMPLES / "atelier-martin", case, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
     (case / "pieces" / "link-out.pdf").symlink_to(arena / "other" / "pieces" / "secret.pdf")
     (case / "pieces" / "loop.pdf").symlink_to(case / "pieces" / "loop.pdf")
     os.mkfifo(case / "pieces" / "fifo.pdf")
     (case / "case.yaml").write_bytes(text)
+    if journal:
+        (case / "journal.jsonl").write_bytes(journal)
     return case
 
 
@@ -192,7 +212,7 @@ def test_fuzz_case_files(arena, capsys):
     @given(mutations())
     def one(edits):
         tried[0] += 1
-        case = _make_case(arena, tried[0], _apply(edits))
+        case = _make_case(arena, tried[0], _apply(edits), _journal(edits))
         before = _snapshot(case)
         try:
             for command in COMMANDS:

@@ -319,6 +319,8 @@ CASE_EDITS = [
     ("payment_link: https://pay.example/atelier-martin/AM-2026-003", "payment_link: javascript:alert(1)",
      "creditor.payment_link"),
     ("promised_date: 2026-03-10", "promised_date: 9999-12-31", "notices[1].promised_date"),
+    ("terms:", "templates: " + "x" * 1000 + "\nterms:", "templates"),  # a name too long for the system
+    ("file: pieces/cgv-atelier-martin.pdf", "file: pieces/" + "a" * 400 + ".pdf", "exhibits[2].file"),
 ]
 
 

@@ -9,6 +9,7 @@ without quotes stays ``"732829320"``, never an integer).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,7 @@ from dossier.model import (
     Source,
     Terms,
 )
-from dossier.paths import UnsafePathError, file_type, inside, read_file
+from dossier.paths import UnsafePathError, file_type, inside, is_folder, read_file
 
 CASE_FILE = "case.yaml"
 MAX_AMOUNT = Decimal("999999999.99")
@@ -665,7 +666,7 @@ class _Builder:
             except UnsafePathError as e:
                 self.r.problem(_line(self.data, "templates"), "templates", str(e).split(": ", 1)[1])
             else:
-                if not tpath.is_dir():
+                if not is_folder(tpath):
                     self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
         window = None
         if _v(self.data, "envelope_window") is not None:
@@ -698,7 +699,7 @@ def _stdnum_reason(e: Exception) -> str:
 def case_file_path(path: str | Path) -> tuple[Path, Path]:
     """(case folder, case.yaml) for a folder or a case.yaml path."""
     p = Path(path)
-    if p.is_dir():
+    if is_folder(p):
         return p.resolve(), p.resolve() / CASE_FILE
     return p.resolve().parent, p.resolve()
 
@@ -709,9 +710,13 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
 
     at = at or date.today()
     root, yml = case_file_path(path)
-    label = str(Path(path) / CASE_FILE) if Path(path).is_dir() else str(path)
-    if not yml.is_file():
-        what = "case folder not found" if not Path(path).exists() else f"no {CASE_FILE} in this folder"
+    label = str(Path(path) / CASE_FILE) if is_folder(path) else str(path)
+    problem = file_type(yml)
+    if problem is not None:
+        if not os.path.exists(path):
+            what = "case folder not found"
+        else:
+            what = f"no {CASE_FILE} in this folder" if problem == "file not found" else f"{yml.name}: {problem}"
         return None, [Problem(label, None, "", what)]
     try:
         text = read_file(root, yml, limit=MAX_CASE_BYTES).decode("utf-8")
