@@ -395,6 +395,15 @@ def test_environment_files_of_the_wrong_kind_are_exit_2(case, tmp_path, variable
     assert str(target) in err and ("folder" in err or "FIFO" in err)
 
 
+def test_rates_add_never_blocks_on_a_fifo(tmp_path):
+    fifo = tmp_path / "rates.csv"
+    os.mkfifo(fifo)
+    for args, env in ((("--file", fifo), {}), ((), {"DOSSIER_RATES_FILE": str(fifo)})):
+        code, out, err = _within(30, invoke, "rates", "add", "2026-2", "--ecb", "2", "--source", "x", *args, env=env)
+        _bad_input(code, out, err)
+        assert f"{fifo}: cannot add rows" in err and "FIFO" in err
+
+
 @pytest.mark.parametrize("variable,value", [("DOSSIER_SMTP_TIMEOUT", "nan"), ("DOSSIER_SMTP_TIMEOUT", "soon"),
                                             ("DOSSIER_SMTP_PORT", "0"), ("DOSSIER_SMTP_PORT", "70000")])
 def test_smtp_environment_values_are_checked_before_anything_is_written(case, variable, value):
