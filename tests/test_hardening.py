@@ -178,6 +178,28 @@ def test_a_docx_template_cannot_run_code(case):
     assert "relance-1.docx" in err and "unsafe" in err
 
 
+def test_a_template_cannot_embed_or_fetch_files_outside(case, outside):
+    """WeasyPrint would read any URL a template names (an image, a stylesheet, a PDF
+    attachment): only data: URLs and the templates' own files are read."""
+    from pypdf import PdfReader
+
+    tpl = case / "my-templates" / "letters"
+    tpl.mkdir(parents=True)
+    (tpl / "relance-1.html").write_text(
+        "<p>Bonjour</p>\n"
+        f'<link rel="attachment" href="file://{outside}">\n'
+        '<link rel="attachment" href="file:///proc/self/environ">\n'
+        '<link rel="stylesheet" href="../../other-client/pieces/secret.pdf">\n'
+        f'<img src="file://{outside}"><img src="http://127.0.0.1:9/beacon.png">\n', encoding="utf-8")
+    _set_yaml(case, "terms:", "templates: my-templates\nterms:")
+    code, out, err = invoke("letter", "relance-1", case, "--at", DEMO_DATE, "--format", "pdf", "-o", case / "out")
+    assert code == 0, err
+    data = (case / "out" / "relance-1.pdf").read_bytes()
+    assert SECRET.encode() not in data and b"PATH=" not in data
+    assert not PdfReader(io.BytesIO(data)).attachments
+    assert "Bonjour" in pdf_text(data)
+
+
 def test_template_folders_stay_inside_the_case_or_portfolio(case, tmp_path):
     far = tmp_path / "far-away"
     (far / "letters").mkdir(parents=True)
