@@ -126,6 +126,21 @@ def test_sent_documents_are_written_inside_the_case(case, tmp_path):
     assert not (tmp_path / "elsewhere").exists() and not (case / "journal.jsonl").exists()
 
 
+@pytest.mark.parametrize("field,value,message", [
+    ("date", "9999-12-31", "date: 9999-12-31 is outside the dates"),
+    ("date", "20260605", "date: '20260605' is not a date"),
+    ("amount", "NaN", "amount: 'NaN' is not an amount"),
+    ("note", "ok\u001b]0;pwned\u0007", "note: "),
+])
+def test_journal_values_are_checked_like_the_case_file(case, field, value, message):
+    line = {"stage": "mise-en-demeure", "date": "2026-06-01", "channel": "lrar", "status": "sent", "files": []}
+    line[field] = value
+    (case / "journal.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    code, out, err = invoke("compute", case, "--at", DEMO_DATE)
+    _bad_input(code, out, err)
+    assert f"journal.jsonl:1: {message}" in err and "\x1b" not in err
+
+
 def test_journal_that_is_a_folder_or_a_link_elsewhere(case, tmp_path):
     (case / "journal.jsonl").mkdir()
     code, out, err = invoke("plan", case, "--at", DEMO_DATE)
@@ -341,6 +356,7 @@ CASE_EDITS = [
     ("payment_link: https://pay.example/atelier-martin/AM-2026-003", "payment_link: javascript:alert(1)",
      "creditor.payment_link"),
     ("promised_date: 2026-03-10", "promised_date: 9999-12-31", "notices[1].promised_date"),
+    ("email: compta@maison-vercors.example", 'email: "compta@maison-vercors.example, all@example.com"', "debtor.email"),
     ("terms:", "templates: " + "x" * 1000 + "\nterms:", "templates"),  # a name too long for the system
     ("file: pieces/cgv-atelier-martin.pdf", "file: pieces/" + "a" * 400 + ".pdf", "exhibits[2].file"),
 ]

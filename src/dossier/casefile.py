@@ -52,7 +52,7 @@ INT_RE = re.compile(r"[+-]?\d{1,9}")
 #: control characters (line breaks, tabs, escape…), Unicode line separators and the
 #: bidirectional overrides that make a name display as something else
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$")  # one address, nothing a header would split
 
 # --- schema ---------------------------------------------------------------------------
 # A spec maps each key to (kind, required). Kinds: "str", "money", "rate", "date", "bool",
