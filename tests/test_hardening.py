@@ -396,6 +396,17 @@ def test_line_breaks_never_reach_an_email_header(case):
     assert not (case / "out").exists()
 
 
+def test_a_folder_name_standing_in_for_the_reference_is_checked_too(tmp_path):
+    """Without `reference:`, the folder's name is the reference (email subject, headers):
+    an imported folder named with a line break is refused like the value would be."""
+    case = tmp_path / "ACME\nBcc: everyone@example.com"
+    shutil.copytree(SAMPLES / "atelier-martin", case, ignore=shutil.ignore_patterns("out", "journal.jsonl"))
+    _set_yaml(case, "reference: AM-2026-003\n", "")
+    code, out, err = invoke("check", case, "--at", DEMO_DATE)
+    _bad_input(code, out, err)
+    assert "reference: the case folder's name is used as reference" in err and "line break" in err
+
+
 OPTION_CASES = [
     (["compute", "{case}", "--at", "9999-12-31"], "--at"),
     (["compute", "{case}", "--at", "2026-6-15"], "--at"),

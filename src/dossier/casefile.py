@@ -676,6 +676,11 @@ class _Builder:
                 window = parse_window_mm(_v(self.data, "envelope_window"))
             except ValueError as e:
                 self.r.problem(_line(self.data, "envelope_window"), "envelope_window", str(e))
+        if _v(self.data, "reference") is None:  # the folder's name stands in: it must be a valid value too
+            try:
+                convert(self.root.name, "str")
+            except ValueError as e:
+                self.r.problem(None, "reference", f"the case folder's name is used as reference: {e}; set reference:")
         if creditor is None or debtor is None or any(p.severity == "error" for p in self.r.problems):
             return None
         return Case(
