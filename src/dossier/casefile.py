@@ -711,6 +711,21 @@ def case_file_path(path: str | Path) -> tuple[Path, Path]:
 
 def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, list[Problem]]:
     """Validate a case folder; returns the case (None if any error) and every problem found."""
+    import gc
+
+    # The node tree and the model hold no reference cycles (reference counting frees
+    # them): the cyclic collector's full scans, repeated as the tree grows, would only make
+    # a large case quadratic (10,000 invoices: 3.5 s instead of 1.1 s).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_case(path, at)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_case(path: str | Path, at: date | None) -> tuple[Case | None, list[Problem]]:
     import yaml
 
     at = at or date.today()
