@@ -9,6 +9,7 @@ without quotes stays ``"732829320"``, never an integer).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -34,7 +35,7 @@ from dossier.model import (
     Source,
     Terms,
 )
-from dossier.paths import UnsafePathError, file_type, inside, read_file
+from dossier.paths import UnsafePathError, file_type, inside, is_folder, read_file
 from dossier.postal.address import address_problems
 from dossier.stages import CATCH_UP_KEY
 
@@ -53,7 +54,7 @@ INT_RE = re.compile(r"[+-]?\d{1,9}")
 #: control characters (line breaks, tabs, escape…), Unicode line separators and the
 #: bidirectional overrides that make a name display as something else
 CONTROL_RE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-EMAIL_RE = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[A-Za-z]{2,}$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+\.[A-Za-z]{2,}$")  # one address, nothing a header would split
 
 # --- schema ---------------------------------------------------------------------------
 # A spec maps each key to (kind, required). Kinds: "str", "money", "rate", "date", "bool",
@@ -263,7 +264,8 @@ class _Reader:
                 self.problem(kline, path or "(top level)", "a key must be a plain name, not a mapping or a list (check the braces and brackets)")
                 continue
             key = str(knode.value)
-            kpath = f"{path}.{key}" if path else key
+            shown = _show(key, 40)  # a key is printed in messages: no control characters
+            kpath = f"{path}.{shown}" if path else shown
             if key in seen:
                 self.problem(kline, kpath, f"duplicate key (first at line {seen[key]})")
                 continue
@@ -551,6 +553,10 @@ class _Builder:
             f = self.file(d, "file", path)
             if number and issued and due and ttc is not None:
                 out.append(Invoice(number, issued, due, ttc, ht, f, _v(d, "title"), self.source(d, path, _line(d, "number"))))
+        total = sum((i.amount_incl_tax for i in out), Decimal(0))
+        if total > MAX_AMOUNT:
+            self.r.problem(_line(self.data, "invoices"), "invoices", f"{total} invoiced in all, more than this tool "
+                           "handles in one case (999 999 999,99): split the claim")
         if not out and "invoices" in self.data and not any(p.field.startswith("invoices") for p in self.r.problems):
             self.r.problem(_line(self.data, "invoices"), "invoices", "at least one invoice is needed")
         return tuple(out)
@@ -692,12 +698,8 @@ class _Builder:
     def build(self) -> Case | None:
         creditor = self.party("creditor")
         debtor = self.party("debtor")
-        if debtor is not None:  # the block printed in the envelope window (NF Z10-011)
-            d = _v(self.data, "debtor")
-            where = {f"debtor.{k}": _line(d, k.split(".")[0]) for k in ("name", "representative.name")}
-            where.update({f: _line(d, "address") for f in ("debtor.address.lines", "debtor.address.city",
-                                                            "debtor.address.postal_code", "debtor.address.country")})
-            self.r.problems.extend(address_problems(debtor, "debtor", lines=where))
+        if debtor is not None:
+            self.address_block(debtor)
         terms = self.terms()
         invoices = self.invoices()
         numbers = [str(_v(d, "number")) for d, _ in self.items("invoices") if _v(d, "number")]
@@ -706,34 +708,9 @@ class _Builder:
         exhibits = self.exhibits()
         notices = self.notices()
         self.overpayment(invoices, payments, credits)
-        ladder = tuple((k, v) for k, v in (_v(self.data, "ladder") or {}).items() if v is not None)
-        for stage, days in ladder:
-            if stage == CATCH_UP_KEY:
-                if not 1 <= days <= 3650:
-                    self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between 1 and 3650")
-            elif stage not in STAGES:
-                self.r.problem(_line(self.data, "ladder"), f"ladder.{_show(stage, 40)}",
-                               f"unknown stage '{_show(stage)}' (one of {', '.join(STAGES)}, or {CATCH_UP_KEY})")
-            elif not -365 <= days <= 3650:
-                self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between -365 and 3650 days from the due date")
-        templates = _v(self.data, "templates")
-        tpath = None
-        if templates:
-            try:
-                tpath = inside(self.root.parent, self.root / templates, "templates", what="the case folder or its portfolio folder")
-            except UnsafePathError as e:
-                self.r.problem(_line(self.data, "templates"), "templates", str(e).split(": ", 1)[1])
-            else:
-                if not tpath.is_dir():
-                    self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
-        window = None
-        if _v(self.data, "envelope_window") is not None:
-            from dossier.model import parse_window_mm
-
-            try:
-                window = parse_window_mm(_v(self.data, "envelope_window"))
-            except ValueError as e:
-                self.r.problem(_line(self.data, "envelope_window"), "envelope_window", str(e))
+        ladder = self.ladder()
+        tpath, window = self.templates(), self.window()
+        self.reference_name()
         extras = self.legal_extras(invoices, credits)
         if creditor is None or debtor is None or any(p.severity == "error" for p in self.r.problems):
             return None
@@ -744,6 +721,58 @@ class _Builder:
             ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"), envelope_window=window,
             **extras,
         )
+
+    def address_block(self, debtor: Party) -> None:
+        """The block printed in the envelope window (NF Z10-011) must fit."""
+        d = _v(self.data, "debtor")
+        where = {f"debtor.{k}": _line(d, k.split(".")[0]) for k in ("name", "representative.name")}
+        where.update({f: _line(d, "address") for f in ("debtor.address.lines", "debtor.address.city",
+                                                        "debtor.address.postal_code", "debtor.address.country")})
+        self.r.problems.extend(address_problems(debtor, "debtor", lines=where))
+
+    def ladder(self) -> tuple[tuple[str, int], ...]:
+        ladder = tuple((k, v) for k, v in (_v(self.data, "ladder") or {}).items() if v is not None)
+        for stage, days in ladder:
+            if stage == CATCH_UP_KEY:
+                if not 1 <= days <= 3650:
+                    self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between 1 and 3650")
+            elif stage not in STAGES:
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{_show(stage, 40)}",
+                               f"unknown stage '{_show(stage)}' (one of {', '.join(STAGES)}, or {CATCH_UP_KEY})")
+            elif not -365 <= days <= 3650:
+                self.r.problem(_line(self.data, "ladder"), f"ladder.{stage}", f"{days} days: expected between -365 and 3650 days from the due date")
+        return ladder
+
+    def templates(self) -> Path | None:
+        templates = _v(self.data, "templates")
+        if not templates:
+            return None
+        try:
+            tpath = inside(self.root.parent, self.root / templates, "templates", what="the case folder or its portfolio folder")
+        except UnsafePathError as e:
+            self.r.problem(_line(self.data, "templates"), "templates", str(e).split(": ", 1)[1])
+            return None
+        if not is_folder(tpath):
+            self.r.problem(_line(self.data, "templates"), "templates", f"{templates}: templates folder not found")
+        return tpath
+
+    def window(self) -> tuple[float, float, float, float] | None:
+        if _v(self.data, "envelope_window") is None:
+            return None
+        from dossier.model import parse_window_mm
+
+        try:
+            return parse_window_mm(_v(self.data, "envelope_window"))
+        except ValueError as e:
+            self.r.problem(_line(self.data, "envelope_window"), "envelope_window", str(e))
+            return None
+
+    def reference_name(self) -> None:
+        if _v(self.data, "reference") is None:  # the folder's name stands in: it must be a valid value too
+            try:
+                convert(self.root.name, "str")
+            except ValueError as e:
+                self.r.problem(None, "reference", f"the case folder's name is used as reference: {e}; set reference:")
 
 
 def _stdnum_reason(e: Exception) -> str:
@@ -759,13 +788,28 @@ def _stdnum_reason(e: Exception) -> str:
 def case_file_path(path: str | Path) -> tuple[Path, Path]:
     """(case folder, case.yaml) for a folder or a case.yaml path."""
     p = Path(path)
-    if p.is_dir():
+    if is_folder(p):
         return p.resolve(), p.resolve() / CASE_FILE
     return p.resolve().parent, p.resolve()
 
 
 def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, list[Problem]]:
     """Validate a case folder; returns the case (None if any error) and every problem found."""
+    import gc
+
+    # The node tree and the model hold no reference cycles (reference counting frees
+    # them): the cyclic collector's full scans, repeated as the tree grows, would only make
+    # a large case quadratic (10,000 invoices: 3.5 s instead of 1.1 s).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check_case(path, at)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _check_case(path: str | Path, at: date | None) -> tuple[Case | None, list[Problem]]:
     import yaml
 
     at = at or date.today()
@@ -773,9 +817,13 @@ def check_case(path: str | Path, at: date | None = None) -> tuple[Case | None, l
         case, problems, _ = check_case_layers(path, at)
         return case, problems
     root, yml = case_file_path(path)
-    label = str(Path(path) / CASE_FILE) if Path(path).is_dir() else str(path)
-    if not yml.is_file():
-        what = "case folder not found" if not Path(path).exists() else f"no {CASE_FILE} in this folder"
+    label = str(Path(path) / CASE_FILE) if is_folder(path) else str(path)
+    problem = file_type(yml)
+    if problem is not None:
+        if not os.path.exists(path):
+            what = "case folder not found"
+        else:
+            what = f"no {CASE_FILE} in this folder" if problem == "file not found" else f"{yml.name}: {problem}"
         return None, [Problem(label, None, "", what)]
     try:
         text = read_file(root, yml, limit=MAX_CASE_BYTES).decode("utf-8")

@@ -12,9 +12,15 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from dossier.errors import DossierError
+
 NBSP = "\u00a0"
 CENT = Decimal("0.01")
 MAX_WORDS = Decimal("999999999.99")
+
+
+class AmountOutOfRangeError(DossierError, ValueError):
+    """An amount a letter cannot write in words: bad input (exit 2), not a crash."""
 
 
 def to_decimal(value: Decimal | int | str) -> Decimal:
@@ -109,7 +115,8 @@ def amount_in_words(value: Decimal | int | str) -> str:
     """
     amount = cents(value)
     if amount < CENT or amount > MAX_WORDS:
-        raise ValueError(f"amount in words is defined from 0,01 to 999 999 999,99 EUR, not {amount}")
+        raise AmountOutOfRangeError(f"amount in words is defined from 0,01 to 999 999 999,99 EUR, not {amount}: "
+                                    "the claim is too large for one letter or dossier")
     euros = int(amount)
     centimes = int((amount - euros) * 100)
     parts = []

@@ -156,6 +156,50 @@ def file_entry(case_or_root: Any, path: Path | str) -> JournalFile:
     return JournalFile(relative(case_or_root, path), sha256_file(Path(path)))
 
 
+def _strings(value: Any, key: str = ""):
+    """(field path, text) of every string in a parsed JSON value."""
+    if isinstance(value, str):
+        yield key.lstrip("."), value
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _strings(v, f"{key}[{i}]")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _strings(v, f"{key}.{k}")
+
+
+def _dates_and_amounts(obj: dict) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:
+    dates = [("date", obj.get("date"))]
+    amounts = [("amount", obj.get("amount"))]
+    schedule = obj.get("schedule")
+    for i, item in enumerate(schedule if isinstance(schedule, list) else []):
+        if isinstance(item, dict):
+            dates.append((f"schedule[{i}].due", item.get("due")))
+            amounts.append((f"schedule[{i}].amount", item.get("amount")))
+    return dates, amounts
+
+
+def _check_values(obj: dict, fail) -> None:
+    """A journal line is case input: dates exactly YYYY-MM-DD within the dates the tool
+    handles, amounts plain decimals, no control characters (they would reach a terminal
+    or a letter)."""
+    from dossier.casefile import CONTROL_RE, DECIMAL_RE, parse_iso_date
+
+    for key, text in _strings(obj):
+        if CONTROL_RE.search(text):
+            raise fail(f"{key}: {text[:40]!r} contains a control character")
+    dates, amounts = _dates_and_amounts(obj)
+    for key, value in dates:
+        try:
+            if isinstance(value, str):
+                parse_iso_date(value)
+        except ValueError as e:
+            raise fail(f"{key}: {e}") from None
+    for key, value in amounts:
+        if value is not None and not (isinstance(value, str) and DECIMAL_RE.fullmatch(value)):
+            raise fail(f"{key}: {str(value)[:40]!r} is not an amount (\"1234.56\")")
+
+
 def _parse(obj: Any, where: str, line: int) -> JournalEntry:
     def fail(msg: str) -> JournalError:
         return JournalError(f"{where}:{line}: {msg}")
@@ -165,10 +209,8 @@ def _parse(obj: Any, where: str, line: int) -> JournalEntry:
     for key in ("stage", "date", "channel", "status"):
         if not isinstance(obj.get(key), str) or not obj[key]:
             raise fail(f"{key}: missing or not a string")
-    try:
-        d = date.fromisoformat(obj["date"])
-    except ValueError:
-        raise fail(f"date: {obj['date']!r} is not an ISO date (YYYY-MM-DD)") from None
+    _check_values(obj, fail)
+    d = date.fromisoformat(obj["date"])
     if obj["status"] not in STATUSES:
         raise fail(f"status: {obj['status']!r} is not one of {', '.join(STATUSES)}")
     files = []
@@ -290,8 +332,11 @@ def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
                 f.seek(size - 1)
                 if f.read(1) != b"\n":
                     raise JournalError(f"{path}:{_count_lines(path)}: incomplete last line: fix it before recording")
-        os.write(fd, line)
-        os.fsync(fd)
+        try:
+            os.write(fd, line)
+            os.fsync(fd)
+        except OSError as e:  # a full disk: said, not a traceback
+            raise JournalError(f"{path}: cannot record in the journal ({e.strerror})") from None
     finally:
         os.close(fd)
     if created:

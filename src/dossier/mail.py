@@ -226,11 +226,18 @@ def smtp_config(config_file: Path | str | None = None, env: Mapping[str, str] | 
         port = int(port_raw)
     except (TypeError, ValueError):
         raise DeliveryError(f"SMTP port {port_raw!r} is not a number") from None
+    if not 0 < port < 65536:
+        raise DeliveryError(f"SMTP port {port_raw!r}: expected 1 to 65535")
     user = get("user")
     password = get("password")
     if user and not password:
         raise DeliveryError(f"SMTP user {user!r} has no password: set DOSSIER_SMTP_PASSWORD")
-    timeout = float(get("timeout") or 30)
+    try:
+        timeout = float(get("timeout") or 30)
+    except (TypeError, ValueError):
+        timeout = float("nan")
+    if not 0 < timeout <= 3600:  # NaN and infinity too
+        raise DeliveryError(f"SMTP timeout {get('timeout')!r}: expected a number of seconds up to 3600 (DOSSIER_SMTP_TIMEOUT)")
     cafile = get("cafile")
     return SmtpConfig(str(host), port, security, user, password, timeout, origin, str(cafile) if cafile else None)
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dossier.errors import DossierError
+from dossier.paths import is_folder
 
 #: temporary files of a run: ``.relance-1.pdf.12345.tmp``
 TEMP_RE = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$")
@@ -92,7 +93,7 @@ def check_target(path: Path | str) -> Path:
     or regular, whose parent is (or can become) a folder."""
     text = str(path)
     p = Path(path)
-    if text.endswith(("/", "\\")) or p.is_dir():
+    if text.endswith(("/", "\\")) or is_folder(p):
         return check_folder(p)
     check_file(p)
     parent = p.parent

@@ -68,8 +68,10 @@ def file_type(path: Path) -> str | None:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return "file not found"
-    except OSError as e:
+    except OSError as e:  # a name too long, a link loop, no permission
         return f"cannot be read ({e.strerror})"
+    except ValueError:  # a NUL character
+        return "not a valid file name"
     if stat.S_ISREG(mode):
         return None
     if stat.S_ISDIR(mode):
@@ -81,6 +83,15 @@ def file_type(path: Path) -> str | None:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device, not a file"
     return "not a regular file"
+
+
+def is_folder(path: Path | str) -> bool:
+    """Whether ``path`` is a folder; False (never an exception) for a name too long, with a
+    NUL character or a link loop."""
+    try:
+        return stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def regular_file(root: Path | str, path: Path | str, field: str = "", *, what: str = "the case folder") -> Path:

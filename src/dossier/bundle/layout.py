@@ -178,7 +178,7 @@ def _layout_html(case: Case, ctx: dict):
     import_weasyprint()
     from weasyprint import CSS, HTML
 
-    from dossier.render.pdf import font_configuration, font_face_css
+    from dossier.render.pdf import confined_fetcher, font_configuration, font_face_css
     from dossier.render.templates import SHIPPED_DIR, render
 
     html = render("dossiers/front.html", ctx, [case.templates] if case.templates else ())
@@ -187,7 +187,8 @@ def _layout_html(case: Case, ctx: dict):
         if not _weasy_css:
             _weasy_css.append(CSS(string=font_face_css(), font_config=fc))
     try:
-        return HTML(string=html, base_url=str(SHIPPED_DIR / "dossiers") + "/").render(
+        base = str(SHIPPED_DIR / "dossiers") + "/"
+        return HTML(string=html, base_url=base, url_fetcher=confined_fetcher(base)).render(
             font_config=fc, stylesheets=_weasy_css)
     except Exception as e:  # WeasyPrint raises assorted errors on broken input
         raise TemplateError(f"dossiers/front.html: cannot lay out the front matter: {e}") from e

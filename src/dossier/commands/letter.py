@@ -93,6 +93,12 @@ def letter(stage, case, at, out_dir, formats, send, mark_sent, force, lrar_numbe
             fmts = ("pdf", "docx")
             if not send:
                 click.echo("note: no email address for the debtor or the creditor: writing pdf,docx only", err=True)
+    if (send or mark_sent) and out_dir is not None:
+        from dossier.paths import is_inside
+
+        if not is_inside(c.root, Path(out_dir).resolve()):  # the journal reads sent files back from the case only
+            raise click.BadParameter(f"{out_dir}: a document recorded as sent is evidence: write it inside the "
+                                     f"case folder {c.root}", param_hint="-o")
     smtp = mail.smtp_config(smtp_config) if send else None  # fail before writing anything
     result = write_stage(state, stage, out_dir=Path(out_dir) if out_dir else None,
                          formats=fmts, options=options, force=force, send=send, mark_sent=mark_sent, smtp=smtp)

@@ -261,7 +261,10 @@ def append_rows(path: Path, rows: list[RateRow]) -> None:
     result first; rows are never rewritten."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:  # a regular file or none: never a FIFO (appending would block), a folder or a device
+        existing = read_regular(path).decode("utf-8") if os.path.lexists(path) else ""
+    except (UnsafePathError, UnicodeDecodeError) as e:
+        raise RateTableError(f"{path}: cannot add rows to this rate file ({e})") from None
     if not existing.strip():
         buf.write("# dossier user rate file: rows here override the shipped table (same series and period)\n")
         w.writerow(HEADER)

@@ -224,14 +224,47 @@ def _cache_key(html, base_url, metadata, stylesheets, attachments) -> str:
     return h.hexdigest()
 
 
+def confined_fetcher(base_url: str | None):
+    """A WeasyPrint URL fetcher for untrusted templates: ``data:`` URLs, and regular files
+    inside the shipped templates, the vendored fonts or the folder of ``base_url`` (a
+    templates folder, itself confined to the case or portfolio); nothing else — no
+    ``file:///proc/self/environ`` image or attachment, no network. A refused URL is left
+    out of the document (WeasyPrint warns), never read."""
+    from urllib.parse import unquote, urlsplit
+
+    from weasyprint.urls import URLFetcher
+
+    from dossier.paths import file_type, is_inside
+    from dossier.render.templates import SHIPPED_DIR
+
+    roots = [SHIPPED_DIR, FONTS_DIR]
+    if base_url and not urlsplit(base_url).scheme:
+        roots.append(Path(base_url))
+
+    class ConfinedFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            scheme = url.split(":", 1)[0].lower()
+            if scheme == "file":
+                path = Path(unquote(urlsplit(url).path))
+                if not any(is_inside(r, path) for r in roots) or file_type(path) is not None:
+                    raise ValueError(f"{url}: not read (only the templates' own files)")
+            elif scheme != "data":
+                raise ValueError(f"{url}: not fetched (a template has no network access)")
+            return super().fetch(url, headers)
+
+    return ConfinedFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
+
+
 def _render(html, base_url, metadata, stylesheets, attachments) -> bytes:
     import_weasyprint()
     from weasyprint import CSS, HTML, Attachment
 
     font_config, font_css = _shared()
-    sheets = [font_css] + [CSS(string=s, font_config=font_config, base_url=base_url) for s in stylesheets]
+    fetcher = confined_fetcher(base_url)
+    sheets = [font_css] + [CSS(string=s, font_config=font_config, base_url=base_url, url_fetcher=fetcher)
+                           for s in stylesheets]
     try:
-        document = HTML(string=html, base_url=base_url).render(
+        document = HTML(string=html, base_url=base_url, url_fetcher=fetcher).render(
             font_config=font_config, stylesheets=sheets
         )
     except Exception as e:  # WeasyPrint raises assorted errors on broken input

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from dossier.errors import TemplateError
-from dossier.paths import UnsafePathError, inside, read_file, regular_file
+from dossier.paths import UnsafePathError, inside, is_folder, read_file, regular_file
 
 SHIPPED_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -66,7 +66,7 @@ def search_path(user_dirs: Iterable[Path | str | None] = ()) -> tuple[Path, ...]
         if d is None:
             continue
         p = Path(d).expanduser().resolve()
-        if not p.is_dir():
+        if not is_folder(p):
             raise TemplateError(f"{d}: templates folder not found")
         if p not in out:
             out.append(p)
