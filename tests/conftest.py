@@ -1,14 +1,10 @@
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-SHARED = ROOT.parent / "shared"
-DEMO_DATE = "2026-06-15"
+# constants and helpers shared by the test modules: tests/helpers.py
 
 
 def pytest_configure(config):
@@ -18,19 +14,6 @@ def pytest_configure(config):
     os.environ.setdefault("DOSSIER_CACHE_DIR", tempfile.mkdtemp(prefix="dossier-test-cache-"))
     # doctests too: never the developer's own ~/.config/dossier/rates.csv
     os.environ["DOSSIER_RATES_FILE"] = os.path.join(tempfile.mkdtemp(prefix="dossier-test-rates-"), "rates.csv")
-
-
-def run_cli(*args, cwd=None, env=None):
-    """Run the real console entry point in a subprocess; returns CompletedProcess."""
-    e = dict(os.environ)
-    e.pop("DOSSIER_DEBUG", None)
-    e.setdefault("DOSSIER_RATES_FILE", str(Path(cwd or ROOT) / "no-user-rates.csv"))
-    if env:
-        e.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "dossier.cli", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd or ROOT, env=e, timeout=300,
-    )
 
 
 @pytest.fixture(autouse=True)

@@ -50,6 +50,7 @@ from typing import Any, Iterable, Iterator
 
 from dossier.errors import JournalError
 from dossier.model import Date, Notice, Source
+from dossier.outputs import fsync_dir
 
 #: "printed": in a print job, not yet posted; "discarded": a print job thrown away before
 #: its deposit; "received": the signed avis de réception of a registered letter
@@ -340,7 +341,7 @@ def record(case_or_root: Any, entry: JournalEntry) -> JournalEntry:
     finally:
         os.close(fd)
     if created:
-        _fsync_dir(path.parent)
+        fsync_dir(path.parent)
     return entry
 
 
@@ -362,19 +363,6 @@ def _lock(fd: int) -> None:
 def _count_lines(path: Path) -> int:
     with open(path, "rb") as f:
         return f.read().count(b"\n") + 1
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def sent_entries(case_or_root: Any, entries: Iterable[JournalEntry] | None = None) -> tuple[JournalEntry, ...]:

@@ -171,7 +171,7 @@ def _write_temp(path: Path, data: bytes) -> Path:
     return tmp
 
 
-def _fsync_dir(folder: Path) -> None:
+def fsync_dir(folder: Path) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:
@@ -234,5 +234,5 @@ def write_set(files: Mapping[Path, bytes], *, case: Any = None) -> list[Path]:
             except OSError:
                 pass
     for folder in folders:
-        _fsync_dir(folder)
+        fsync_dir(folder)
     return targets

@@ -39,6 +39,7 @@ from typing import Any, Iterable
 
 from dossier.errors import DossierError
 from dossier.journal import JournalEntry, JournalFile, record, sha256_file
+from dossier.outputs import fsync_dir
 from dossier.postal.address import country_line, is_abroad
 from dossier.postal.glyphs import MM, check_letter
 from dossier.postal.marks import InserterMarks, sheet_marks
@@ -418,12 +419,12 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
         # batch.json, what identifies a print job folder, is written last
         for name in sorted(files, key=lambda n: (n == BATCH_FILE, n)):
             _write(tmp / name, files[name])
-        _fsync(tmp)
+        fsync_dir(tmp)
         os.rename(tmp, out)  # atomic: the folder appears complete or not at all
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
-    _fsync(out.parent)
+    fsync_dir(out.parent)
     job = PrintJob(batch_id, out, at, tuple(placed), tuple(sorted(files)))
     if journal:
         record_printed(job)
@@ -446,19 +447,6 @@ def _check_journals(letters: list[PaperLetter]) -> None:
             problems.append(str(e))
     if problems:
         raise PrintJobError("the print job is refused, nothing was written:\n" + "\n".join(problems))
-
-
-def _fsync(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
 
 
 def batch_note(batch_id: str, sequence: int) -> str:
