@@ -23,10 +23,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 
+from dossier import snapshot
 from dossier.casefile import LayerNotes
+from dossier.errors import CaseFileError, DossierError
 from dossier.ladder import PlanItem
 from dossier.law.statement import Statement
 from dossier.model import Case, Notice
+from dossier.portfolio import load_portfolio
 
 ZERO = Decimal("0.00")
 #: (key, label, first day late, last day late); None: open-ended
@@ -133,8 +136,6 @@ def open_case(folder: Path, at: date, rates: Any) -> CaseInput:
     """Read one case for the report through the case snapshot (its layers, journal,
     décompte and next step). A case that cannot be read comes back with its error (the
     report lists it)."""
-    from dossier import snapshot
-    from dossier.errors import CaseFileError, DossierError
 
     try:
         state = snapshot.open_case(folder, at, rates)
@@ -211,7 +212,6 @@ def ageing(rows: Iterable[CaseRow], at: date, sales_91: Decimal | None = None) -
 
 def portfolio_ageing(path: str | Path, at: date, rates: Any) -> Ageing:
     """The balance âgée of the portfolio at ``path`` as of ``at``."""
-    from dossier.portfolio import load_portfolio
 
     pf = load_portfolio(path)
     return ageing((case_row(open_case(folder, at, rates), at) for folder in pf.case_dirs()), at, pf.sales_last_91_days)

@@ -35,7 +35,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from dossier import journal, mail
+from dossier.delivery import Dispatcher
+from dossier.demo import samples_dir
 from dossier.errors import DossierError
+from dossier.letters import LetterOptions, Window, render_stage
+from dossier.outputs import write_set
+from dossier.portfolio import load_portfolio
+from dossier.postal.address import format_address
+from dossier.postal.printjob import PaperLetter, PrintProfile, Sender, build_print_job
+from dossier.snapshot import open_case, read_case
 from dossier.stages import LETTER_STAGES
 
 #: a run that would send more than this many emails, or print more letters, asks first
@@ -162,13 +171,11 @@ def shard_of(reference: str, n: int) -> int:
 
 
 def case_folders(portfolio: str | Path) -> list[Path]:
-    from dossier.portfolio import load_portfolio
 
     return load_portfolio(portfolio).case_dirs()
 
 
 def _plan_one(folder: Path, options: RunOptions, rates: Any) -> Due:
-    from dossier.snapshot import open_case
 
     try:
         state = open_case(folder, options.at, rates)
@@ -216,7 +223,6 @@ def plan_run(portfolio: str | Path, options: RunOptions, rates: Any) -> list[Due
 def confirm_above(portfolio: str | Path) -> int:
     """How many emails or letters a run may send without asking (``batch.confirm_above``
     in portfolio.yaml, default :data:`CONFIRM_ABOVE`)."""
-    from dossier.portfolio import load_portfolio
 
     settings = load_portfolio(portfolio).settings.get("batch")
     value = settings.get("confirm_above") if isinstance(settings, dict) else None
@@ -249,8 +255,6 @@ class Rendered:
 
 
 def _render_one(task: tuple) -> Rendered:
-    from dossier.letters import LetterOptions, Window, render_stage
-    from dossier.snapshot import open_case
 
     folder, stage, email, paper, at, sending, window, rates = task
     try:
@@ -287,9 +291,6 @@ def warm_up(rates: Any) -> None:
     """Load once what every letter needs (WeasyPrint, fonts, stylesheets, compiled
     templates) by rendering a sample letter, before the workers are forked from this
     process: they start warm and share those pages."""
-    from dossier.demo import samples_dir
-    from dossier.letters import render_stage
-    from dossier.snapshot import open_case
 
     sample = samples_dir() / "atelier-martin"
     render_stage(open_case(sample, date(2026, 6, 15), rates), "relance-1", formats=("pdf", "eml"))
@@ -328,8 +329,6 @@ def render_all(plan: list[Due], options: RunOptions, rates: Any, progress: Calla
 def _write_documents(r: Rendered, names: Iterable[str]) -> tuple[Any, ...]:
     """Write the documents into the case's ``out/`` (never over a file recorded as sent)
     and return their journal records (the SHA-256 of the bytes written)."""
-    from dossier import journal
-    from dossier.outputs import write_set
 
     wanted = {n: r.files[n] for n in names}
     targets = {journal.guard_output(r.folder, r.folder / "out" / n): data for n, data in wanted.items()}
@@ -338,7 +337,6 @@ def _write_documents(r: Rendered, names: Iterable[str]) -> tuple[Any, ...]:
 
 
 def _send_email(d: Due, r: Rendered, at: date, dispatcher: Any) -> Outcome:
-    from dossier import journal
 
     eml = f"{r.stage}.eml"
     entry = journal.JournalEntry(stage=r.stage, date=at, channel="email", status="sending", recipient=r.recipient,
@@ -353,9 +351,6 @@ def _send_email(d: Due, r: Rendered, at: date, dispatcher: Any) -> Outcome:
 
 
 def _paper_letter(d: Due, r: Rendered, at: date, record: bool) -> Any:
-    from dossier import journal
-    from dossier.postal.printjob import PaperLetter
-    from dossier.snapshot import open_case
 
     pdf_name = f"{r.stage}.pdf"
     case = open_case(r.folder, at, load_rates_if_none=False).case
@@ -367,7 +362,6 @@ def _paper_letter(d: Due, r: Rendered, at: date, record: bool) -> Any:
                 raise DossierError(f"{r.folder}: {r.stage} is already in a print job awaiting deposit")
             (written,) = _write_documents(r, [pdf_name])
             file = r.folder / written.path
-    from dossier.postal.address import format_address
 
     registered = d.registered
     return PaperLetter(
@@ -428,7 +422,6 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
 
 
 def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, profile: Any, report: RunReport) -> Any:
-    from dossier.postal.printjob import PrintProfile, build_print_job
 
     profile = profile or PrintProfile()
     if profile.sender is None:  # the deposit list names the creditor of the letters
@@ -445,9 +438,6 @@ def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, pro
 
 
 def _sender(case_root: Path, at: date) -> Any:
-    from dossier.postal.address import format_address
-    from dossier.postal.printjob import Sender
-    from dossier.snapshot import read_case
 
     case = read_case(case_root, at)[0]
     if case is None:
@@ -456,15 +446,11 @@ def _sender(case_root: Path, at: date) -> Any:
 
 
 def _preview(folder: Path, r: Rendered, names: list[str]) -> None:
-    from dossier.outputs import write_set
 
     write_set({folder / n: r.files[n] for n in names})
 
 
 def _dispatcher(root: Path, options: RunOptions, smtp: Any) -> Any:
-    from dossier import mail
-    from dossier.delivery import Dispatcher
-    from dossier.portfolio import load_portfolio
 
     settings = load_portfolio(root).settings
     config = smtp or mail.smtp_config(profile=settings.get("smtp_profile"))

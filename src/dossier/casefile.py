@@ -17,23 +17,29 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable
 
-from dossier.errors import CaseFileError, Problem
+from dossier.errors import CaseFileError, DossierError, Problem
+from dossier.law.courts import court_for_case, require_named_court
 from dossier.model import (
     CHANNELS,
     EXHIBIT_KINDS,
     STAGES,
     Address,
+    Bailiff,
     Bank,
     Case,
     CreditNote,
     Exhibit,
     Invoice,
+    Judgment,
+    Mandate,
     Notice,
+    OptionalClaims,
     Party,
     Payment,
     Person,
     Source,
     Terms,
+    parse_window_mm,
 )
 from dossier.paths import UnsafePathError, file_type, inside, is_folder, read_file
 from dossier.postal.address import address_problems
@@ -657,7 +663,6 @@ class _Builder:
     def legal_extras(self, invoices: tuple[Invoice, ...], credits: tuple[CreditNote, ...]) -> dict[str, Any]:
         """``judgment:``, ``claims:``, ``bailiff:``, ``mandate:`` and the checks of
         ``credit_notes[].cancels`` (a cancelling credit note is for the whole invoice)."""
-        from dossier.model import Bailiff, Judgment, Mandate, OptionalClaims
 
         for n, cn in enumerate(credits):
             inv = next((i for i in invoices if i.number == cn.invoice), None) if cn.cancels else None
@@ -759,7 +764,6 @@ class _Builder:
     def window(self) -> tuple[float, float, float, float] | None:
         if _v(self.data, "envelope_window") is None:
             return None
-        from dossier.model import parse_window_mm
 
         try:
             return parse_window_mm(_v(self.data, "envelope_window"))
@@ -875,8 +879,6 @@ def _prescription(case: Case, at: date, reader: _Reader) -> None:
 def _court_warning(case: Case, at: date, reader: _Reader) -> None:
     """A requête must name its court (CPC 54 1°, 57): say now which key to set when the
     debtor's département has several courts of the right kind."""
-    from dossier.errors import DossierError
-    from dossier.law.courts import court_for_case, require_named_court
 
     try:
         require_named_court(case, court_for_case(case, at))

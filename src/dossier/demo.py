@@ -8,7 +8,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from dossier.bundle import write_bundle
 from dossier.errors import DossierError
+from dossier.journal import write_atomic
+from dossier.law.courts import petites_creances_open
+from dossier.law.rates import load_rates
+from dossier.letters import write_all_stages
+from dossier.report import statement_table
+from dossier.snapshot import open_case
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
@@ -25,10 +32,6 @@ def samples_dir() -> Path:
 
 def run_demo(output: Path, at: date) -> Iterator[str]:
     """Copy every sample case into ``output`` and write all its documents; yields progress lines."""
-    from dossier.journal import write_atomic
-    from dossier.law.rates import load_rates
-    from dossier.report import statement_table
-    from dossier.snapshot import open_case
 
     rates = load_rates()
     output.mkdir(parents=True, exist_ok=True)
@@ -49,7 +52,6 @@ def run_demo(output: Path, at: date) -> Iterator[str]:
 
 
 def _letters(state: CaseState) -> Iterator[str]:
-    from dossier.letters import write_all_stages
 
     case = state.case
     for path in write_all_stages(state, case.out_dir):
@@ -57,8 +59,6 @@ def _letters(state: CaseState) -> Iterator[str]:
 
 
 def _bundle(state: CaseState) -> Iterator[str]:
-    from dossier.bundle import write_bundle
-    from dossier.law.courts import petites_creances_open
 
     case, st = state.case, state.require_statement()
     purposes = ["court"] + (["bailiff"] if petites_creances_open(st.outstanding, st.penalties) else [])

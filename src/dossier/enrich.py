@@ -24,6 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dossier.casefile import CASE_FILE, IMPORTED_FILE
+from dossier.imports import normalise_name
+from dossier.imports.merge import imported_text
+from dossier.journal import write_atomic
+from dossier.portfolio import load_portfolio
+
 DEFAULT_URL = "https://recherche-entreprises.api.gouv.fr"
 #: the directory allows about 7 requests a second
 PAUSE = 0.15
@@ -122,7 +128,6 @@ def _case_debtor(folder: Path) -> tuple[dict, dict]:
     """(imported.yaml data, the debtor as the case reads it: imported then case.yaml keys)."""
     import yaml
 
-    from dossier.casefile import CASE_FILE, IMPORTED_FILE
 
     def load(p: Path) -> dict:
         try:
@@ -140,8 +145,6 @@ def _case_debtor(folder: Path) -> tuple[dict, dict]:
 
 def enrich_case(folder: Path, cache_dir: Path, *, refresh: bool = False, dry_run: bool = False) -> EnrichResult:
     """Fill or check one case's debtor from the directory."""
-    from dossier.imports.merge import imported_text
-    from dossier.journal import write_atomic
 
     imported, debtor = _case_debtor(folder)
     siren = str(debtor.get("siren") or "").replace(" ", "")
@@ -180,13 +183,11 @@ def enrich_case(folder: Path, cache_dir: Path, *, refresh: bool = False, dry_run
 
 
 def _norm(name: str) -> str:
-    from dossier.imports import normalise_name
 
     return normalise_name(name)
 
 
 def enrich_portfolio(path: str | Path, *, refresh: bool = False, dry_run: bool = False) -> list[EnrichResult]:
-    from dossier.portfolio import load_portfolio
 
     pf = load_portfolio(path)
     cache = pf.root / "cache" / "sirene"

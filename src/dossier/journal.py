@@ -48,9 +48,11 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from dossier.casefile import CONTROL_RE, DECIMAL_RE, parse_iso_date
 from dossier.errors import JournalError
 from dossier.model import Date, Notice, Source
 from dossier.outputs import fsync_dir
+from dossier.paths import UnsafePathError, file_type, inside
 
 #: "printed": in a print job, not yet posted; "discarded": a print job thrown away before
 #: its deposit; "received": the signed avis de réception of a registered letter
@@ -184,7 +186,6 @@ def _check_values(obj: dict, fail) -> None:
     """A journal line is case input: dates exactly YYYY-MM-DD within the dates the tool
     handles, amounts plain decimals, no control characters (they would reach a terminal
     or a letter)."""
-    from dossier.casefile import CONTROL_RE, DECIMAL_RE, parse_iso_date
 
     for key, text in _strings(obj):
         if CONTROL_RE.search(text):
@@ -297,7 +298,6 @@ def read_journal(case_or_root: Any) -> tuple[JournalEntry, ...]:
 def _check_journal_file(case_or_root: Any, path: Path) -> None:
     """The journal must be a regular file of the case folder: not a folder, a FIFO (reading
     it would block) or a link to a file elsewhere (appending would write there)."""
-    from dossier.paths import UnsafePathError, file_type, inside
 
     try:
         inside(_root(case_or_root), path)
@@ -425,7 +425,6 @@ def as_notices(case_or_root: Any, entries: Iterable[JournalEntry] | None = None)
 def _inside(root: Path, entry: JournalEntry, index: int) -> Path:
     """The journal's ``files[index].path`` as a path inside the case folder, or
     :class:`JournalError`: a journal is case input, it cannot point the tool elsewhere."""
-    from dossier.paths import UnsafePathError, inside
 
     try:
         return inside(root, entry.files[index].path)
@@ -482,7 +481,6 @@ def verify(case_or_root: Any) -> list[str]:
     """Problems with sent files: missing, or changed since they were sent (hash)."""
     root = _root(case_or_root)
     problems = []
-    from dossier.paths import UnsafePathError, file_type, inside
 
     for rel, (digest, entry) in sent_files(root).items():
         where = f"{journal_path(root)}:{entry.line}"

@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 from dossier.errors import DossierError, EvidenceError
+from dossier.paths import UnsafePathError, read_file, read_regular
 
 #: default largest evidence file, in bytes
 MAX_EVIDENCE_SIZE = 200_000_000
@@ -75,7 +76,6 @@ def read_evidence(path: Path, where: str, limit: int | None = None, *, root: Pat
     :func:`max_evidence_size`) — checked before reading. The read itself is
     :func:`dossier.paths.read_file`'s (confined, opened non-blocking, type checked on the
     open descriptor)."""
-    from dossier.paths import UnsafePathError, read_file, read_regular
 
     limit = max_evidence_size() if limit is None else limit
     try:

@@ -23,6 +23,7 @@ from dossier.casefile import (
 )
 from dossier.errors import DossierError, Problem
 from dossier.model import Case
+from dossier.snapshot import check_case_folder
 
 #: folders of a portfolio that are not cases
 RESERVED_DIRS = frozenset({"templates", "batches", "out", "reports", "imports", "cache"})
@@ -142,7 +143,6 @@ class PortfolioCheck:
 def iter_cases(portfolio: Portfolio, at: date, rates: Any = None, *, evidence: bool = True) -> Iterator[CaseCheck]:
     """Every case checked as ``dossier check CASE`` checks it (case file and layers,
     journal, evidence files, décompte warnings)."""
-    from dossier.snapshot import check_case_folder
 
     for folder in portfolio.case_dirs():
         state, problems = check_case_folder(folder, at, rates, evidence=evidence)

@@ -32,6 +32,7 @@ from dossier.journal import JournalEntry, read_journal
 from dossier.ladder import History, PlanItem, all_notices, history, next_step
 from dossier.law.courts import CourtChoice, court_for_case
 from dossier.law.penalties import compute_statement, prescription_for_case, principal_outstanding
+from dossier.law.rates import load_rates
 from dossier.law.statement import Statement
 from dossier.model import Case, Notice
 
@@ -101,6 +102,8 @@ class CaseState:
     @cached_property
     def exhibits(self) -> tuple[ExhibitSpec, ...]:
         """The dossier's exhibits in their order (numbered 1.. in that order)."""
+        # lazy: the bundle layer (pypdf, Pillow) adds about 45 ms to every start-up that
+        # plan, check and compute would pay without needing it
         from dossier.bundle.collect import collect_exhibits
 
         return tuple(collect_exhibits(self.filed, self.journal))
@@ -186,7 +189,6 @@ def open_case(
     if case is None or any(p.severity == "error" for p in problems):
         raise CaseFileError(problems)
     if rates is None and load_rates_if_none:
-        from dossier.law.rates import load_rates
 
         rates = load_rates()
     return build_state(case, at, rates, read_journal(case), problems=problems, notes=notes, deadline_days=deadline_days)
@@ -216,13 +218,12 @@ def check_case_folder(
     except JournalError as e:
         return None, [*problems, Problem("", None, "", str(e))]
     if rates is None:
-        from dossier.law.rates import load_rates
 
         rates = load_rates()
     state = build_state(case, at, rates, entries, problems=problems, notes=notes)
     out = list(state.problems)
     if evidence:
-        from dossier.bundle.exhibits import evidence_problems
+        from dossier.bundle.exhibits import evidence_problems  # lazy: see CaseState.exhibits
 
         out.extend(Problem("", None, "", msg) for msg in evidence_problems(state.exhibits, state.case.root))
     if state.statement is None and state.rate_error is not None:

@@ -54,6 +54,10 @@ from dossier.render import pdfapi
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier import journal as jr
+from dossier.bundle.docx import application_docx
+from dossier.bundle.tables import DrawnPage
+from dossier.fmt import money, slug
 from dossier.outputs import write_set
 
 __all__ = ["BundleExhibit", "BundleResult", "Section", "build_bundle", "default_output", "write_bundle",
@@ -129,7 +133,6 @@ def build_bundle(
     if purpose == "bailiff":
         claim = statement.outstanding + statement.penalties
         if not petites_creances_open(statement.outstanding, statement.penalties):
-            from dossier.fmt import money
 
             raise DossierError(
                 f"{case.case_file}: the claim is {money(claim)} in principal and interest on {at.isoformat()}, "
@@ -164,7 +167,6 @@ def build_bundle(
     finally:
         head.cancel()
     if with_docx:  # the requête (court) or the letter to the commissaire de justice (bailiff)
-        from dossier.bundle.docx import application_docx
 
         result.docx = application_docx(context(case, at, statement, court, purpose, result.sections,
                                                result.exhibits, result.pages), purpose)
@@ -194,7 +196,6 @@ def write_bundle(
     files with their SHA-256). A file the journal records as sent (a filed dossier) is
     never overwritten: :class:`~dossier.errors.JournalError`, or with ``force`` a new name
     (``….v2.pdf``). Returns (result, pdf path, docx path or None)."""
-    from dossier import journal as jr
 
     result = build_bundle(state, purpose=purpose, max_size=max_size, with_docx=with_docx, duplex=duplex)
     case, at = state.filed, state.at
@@ -321,7 +322,6 @@ def _write_pdf(w, fonts_ref, *, head, index, placed, sections, loaded, exhibits,
         TextStringObject,
     )
 
-    from dossier.bundle.tables import DrawnPage
 
     pending_links: list[tuple[Any, list]] = []  # (writer page, [(rect, target page)])
     pos = 0  # 0-based index in the writer = dossier page number - 1
@@ -436,7 +436,6 @@ def _internal_links(src) -> list[tuple[tuple[float, ...], int]]:
 
 
 def _slug(text: str) -> str:
-    from dossier.fmt import slug
 
     return slug(text, "dossier", lower=True)
 

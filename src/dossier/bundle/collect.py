@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from dossier.bundle.exhibits import ExhibitSpec
+from dossier.fmt import date_long
 from dossier.model import Case
 from dossier.stages import CHANNEL_LABELS, STAGE_INFO
 
@@ -55,7 +56,6 @@ COURT_STAGES = ("injonction-de-payer", "petites-creances")
 
 #: French names of the stages, for the titles of notices
 def notice_title(stage: str, when: date, channel: str, lrar_number: str | None = None) -> str:
-    from dossier.fmt import date_long
 
     info = STAGE_INFO.get(stage)
     title = f"{info.exhibit_title if info else stage} du {date_long(when)}"
@@ -114,7 +114,6 @@ def _listed_exhibits(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
 
 
 def _accounting_documents(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
-    from dossier.fmt import date_long
 
     for i, inv in enumerate(case.invoices):
         if inv.file is None:
@@ -135,7 +134,6 @@ def _accounting_documents(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
 
 
 def _notice_exhibits(case: Case) -> Iterator[tuple[ExhibitSpec, int, int]]:
-    from dossier.fmt import date_long
 
     for i, no in enumerate(case.notices):
         if no.file is not None:

@@ -16,6 +16,9 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
+from dossier.render.docx import cap_property, french_styles, html_into_document, normalize_zip
+from dossier.render.templates import render
+
 
 def requete_docx(ctx: dict) -> bytes:
     """The requête of ``ctx`` (the dossier template context) as DOCX bytes."""
@@ -27,8 +30,6 @@ def application_docx(ctx: dict, purpose: str = "court") -> bytes:
     ``dossiers/petites-creances.html``) of ``ctx`` as DOCX bytes."""
     from docx import Document
 
-    from dossier.render.docx import french_styles, html_into_document, normalize_zip
-    from dossier.render.templates import render
 
     case, at, cr, de = ctx["case"], ctx["at"], ctx["creditor"], ctx["debtor"]
     name = "dossiers/requete.html" if purpose == "court" else "dossiers/petites-creances.html"
@@ -39,7 +40,6 @@ def application_docx(ctx: dict, purpose: str = "court") -> bytes:
     _footer_page_numbers(doc)
     french_styles(doc)
 
-    from dossier.render.docx import cap_property
 
     stamp = datetime(at.year, at.month, at.day)
     cp = doc.core_properties

@@ -37,6 +37,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import EvidenceError
+from dossier.fmt import date_long
+from dossier.limits import read_evidence
 from dossier.render import pdfapi
 
 #: Largest resolution kept for scans, in dots per inch (enough for any court printer, small files).
@@ -156,7 +158,6 @@ def load_exhibit(
     ``fit_box`` is the area (points) a scan is fitted into, for the dpi cap."""
 
     path = spec.file
-    from dossier.limits import read_evidence
 
     # inside the case folder (``root``), a regular file (never a FIFO, a device, /proc), its
     # size checked before it is read
@@ -691,7 +692,6 @@ def _french_date(raw: str) -> str:
         d = parsedate_to_datetime(raw)
     except (TypeError, ValueError, IndexError):
         return raw
-    from dossier.fmt import date_long
 
     off = d.utcoffset()
     zone = ""

@@ -25,10 +25,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
+from dossier.bundle import tables
 from dossier.bundle.collect import COURT_STAGES, GROUP_TITLES, notice_title
 from dossier.errors import DossierError, TemplateError
-from dossier.law.courts import PETITES_CREANCES_CEILING
+from dossier.fmt import civility_short, money, rate
+from dossier.law.courts import PETITES_CREANCES_CEILING, appeal_court
 from dossier.model import Case
+from dossier.render.pdf import PdfMeta, confined_fetcher, font_configuration, font_face_css, html_to_pdf, import_weasyprint
+from dossier.render.templates import SHIPPED_DIR, render
 
 #: CPCE L125-1 / R125-1: the procédure simplifiée is open up to 5,000 EUR in principal and
 #: interest.
@@ -104,7 +108,6 @@ def index_pages(case, at, statement, court, purpose, loaded, n_cover, n_app, dup
     pages) where pages are :class:`~dossier.bundle.tables.DrawnPage` objects, or pypdf
     pages from WeasyPrint when the user overrides the templates or a text is outside
     WinAnsi."""
-    from dossier.bundle import tables
 
     html = _overridden(case, ("dossiers/bordereau.html", "dossiers/toc.html"))
     n_bord, n_toc = _guess_counts(loaded)
@@ -173,13 +176,10 @@ _weasy_css: list = []
 def _layout_html(case: Case, ctx: dict):
     """Render ``dossiers/front.html`` and lay it out (no PDF yet): a WeasyPrint Document
     with the vendored fonts of :mod:`dossier.render.pdf` and its shared FontConfiguration."""
-    from dossier.render.pdf import import_weasyprint
 
     import_weasyprint()
     from weasyprint import CSS, HTML
 
-    from dossier.render.pdf import confined_fetcher, font_configuration, font_face_css
-    from dossier.render.templates import SHIPPED_DIR, render
 
     html = render("dossiers/front.html", ctx, [case.templates] if case.templates else ())
     fc = font_configuration()
@@ -233,8 +233,6 @@ def layout(loaded, n_cover, n_app, n_bord, n_toc, purpose, duplex=False):
 
 
 def metadata(case, at, statement, purpose):
-    from dossier.fmt import money
-    from dossier.render.pdf import PdfMeta
 
     if purpose == "court":
         title = f"Requête en injonction de payer — {case.creditor.name} c/ {case.debtor.name}"
@@ -247,8 +245,6 @@ def metadata(case, at, statement, purpose):
 
 
 def _render(name: str, ctx: dict, case: Case, meta) -> bytes:
-    from dossier.render.pdf import html_to_pdf
-    from dossier.render.templates import SHIPPED_DIR, render
 
     html = render(name, ctx, [case.templates] if case.templates else ())
     return html_to_pdf(html, base_url=str(SHIPPED_DIR / "dossiers") + "/", metadata=meta)
@@ -256,7 +252,6 @@ def _render(name: str, ctx: dict, case: Case, meta) -> bytes:
 
 def email_renderer(case: Case, at: date) -> Callable[[dict], bytes]:
     def renderer(message: dict) -> bytes:
-        from dossier.render.pdf import PdfMeta
 
         meta = PdfMeta(title=message["headers"].get("Subject") or message["file"], date=at, author=case.creditor.name)
         return _render("dossiers/email.html", {"message": message, "case": case}, case, meta)
@@ -304,7 +299,6 @@ _CONTRACT_WORDS = {
 
 def short_name(p) -> str:
     """A party in a sentence: "Atelier Martin", "M. Marc Durand", "Mme Sophie Lefèvre"."""
-    from dossier.fmt import civility_short
 
     if p.is_natural_person:
         civ = civility_short(p.civility or (p.signatory.civility if p.signatory else None))
@@ -318,7 +312,6 @@ def requete_context(case: Case, statement, exhibits, notices) -> dict:
     running penalties are described (a fixed rate, or ECB + 10 revised each half-year)."""
     from num2words import num2words
 
-    from dossier.law.courts import appeal_court
 
     by_file = {Path(e.file).resolve(): e.number for e in exhibits}
 
@@ -375,7 +368,6 @@ def requete_context(case: Case, statement, exhibits, notices) -> dict:
 
 
 def _rate(r) -> str:
-    from dossier.fmt import rate
 
     return rate(r)
 

@@ -14,16 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from dossier.bundle import stamp as st
+from dossier.bundle.annotations import GS_HIGHLIGHT, flatten
 from dossier.bundle.exhibits import LoadedExhibit
 from dossier.errors import EvidenceError
 from dossier.render import pdfapi
+from dossier.render.winansi import add_font_resources
 
 
 def stamp_fonts(w):
     """The /Font resource dictionary of the stamps and of the pages dossier draws itself
     (embedded WinAnsi Liberation Sans, Sans Bold and Serif), added to ``w`` once and
     shared by every page."""
-    from dossier.render.winansi import add_font_resources
 
     return add_font_resources(w)
 
@@ -91,7 +92,6 @@ def place_page(w, src, fonts_ref, *, fit, exhibit=None, header="", index=None) -
     ops = [b"q " + st.matrix_bytes(pl.matrix) + b" cm /Pg Do"]
     uses_gs = False
     if fit and "/Annots" in src:  # exhibits: what the sender saw, burnt in
-        from dossier.bundle.annotations import flatten
 
         marks, drawing, uses_gs = flatten(w, src, True)
         for name, ref in marks:
@@ -139,7 +139,6 @@ def new_page(w, sheet, xobjects, fonts_ref, content: bytes | None, highlight: bo
                                              NameObject("/ImageC")]),
     })
     if highlight:
-        from dossier.bundle.annotations import GS_HIGHLIGHT
 
         resources[NameObject("/ExtGState")] = DictionaryObject({NameObject(GS_HIGHLIGHT): DictionaryObject({
             NameObject("/Type"): NameObject("/ExtGState"), NameObject("/ca"): FloatObject(0.4),

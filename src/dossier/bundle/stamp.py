@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dossier.render.winansi import encode, pdf_literal
+from dossier.render.winansi import font as get
+
 MM = 72 / 25.4
 A4 = (595.276, 841.890)  # points
 TOP_BAND = 12 * MM
@@ -33,7 +36,6 @@ FONT_BOLD = "/DsSansB"
 def text_width(text: str, font: str, size: float) -> float:
     """Width of ``text`` in points in one of the embedded WinAnsi fonts (``sans``,
     ``sans-bold``, ``serif``)."""
-    from dossier.render.winansi import font as get
 
     return get(font).width(text, size)
 
@@ -41,7 +43,6 @@ def text_width(text: str, font: str, size: float) -> float:
 def pdf_string(text: str) -> bytes:
     """A PDF literal string in WinAnsi (cp1252) encoding, escaped. Characters WinAnsi lacks
     lose their accents if they can ("ő" -> "o"), else become "?"."""
-    from dossier.render.winansi import encode, pdf_literal
 
     return pdf_literal(encode(text))
 
@@ -194,7 +195,6 @@ def frame(rect: tuple[float, float, float, float]) -> bytes:
 def _fit(text: str, font: str, size: float, room: float) -> str:
     """``text`` cut to ``room`` points with an ellipsis; linear in what is drawn, whatever
     the length of ``text``."""
-    from dossier.render.winansi import font as get
 
     if room <= 20:
         return ""

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from dossier.bundle.stamp import A4, MM, pdf_num
-from dossier.render.winansi import font
+from dossier.fmt import date_long, date_short
+from dossier.render.winansi import exact, font
 
 # geometry of dossiers/dossier.css: @page { margin: 18mm 18mm 20mm 20mm }
 LEFT = 20 * MM
@@ -77,7 +78,6 @@ def can_draw(ctx: dict) -> bool:
     """Whether every text of the bordereau and table of contents is in WinAnsi (French and
     western European text is); a name in another script ("Łódź", "Σοφία") is typeset by
     WeasyPrint instead, with fonts that have its glyphs."""
-    from dossier.render.winansi import exact
 
     c = ctx["creditor"]
     texts = [c.name, ctx["debtor"].name, ctx["case"].reference, c.address.city,
@@ -227,7 +227,6 @@ B_PG_RIGHT = RIGHT - 0.5 * MM
 def bordereau(ctx: dict) -> list[DrawnPage]:
     """The bordereau de pièces: number, description, date and pages in the dossier of each
     exhibit, by group; ``ctx`` is :func:`dossier.bundle.layout.context`'s."""
-    from dossier.fmt import date_long, date_short
 
     creditor, debtor, case, at = ctx["creditor"], ctx["debtor"], ctx["case"], ctx["at"]
     exhibits, total = ctx["exhibits"], ctx["total_pages"]

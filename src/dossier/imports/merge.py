@@ -36,6 +36,7 @@ from dossier.imports import (
     ImportedPayment,
     ImportFileError,
     ImportResult,
+    normalise_name,
 )
 from dossier.portfolio import Portfolio
 
@@ -129,7 +130,6 @@ def _hand_case_keys(case_file: Path) -> list[str]:
     import adds to it rather than making a second case for the same debtor."""
     import yaml
 
-    from dossier.imports import normalise_name
 
     try:
         d = yaml.load(case_file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -24,14 +24,23 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from dossier.errors import DossierError, JournalError
 from dossier.letters.context import LetterOptions, Window, build_context  # noqa: F401 (API)
 from dossier.model import Case
 from dossier.stages import CONTRACT, INVOICES, LETTER_STAGES, RIB, STAGE_INFO
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier import journal, mail
+from dossier.delivery import Dispatcher, refusal
+from dossier.errors import DeliveryError, DossierError, JournalError
+from dossier.fmt import slug
+from dossier.journal import case_lock
+from dossier.limits import read_evidence
 from dossier.outputs import write_set
+from dossier.render.docx import render_docx
+from dossier.render.pdf import PdfMeta, html_to_pdf
+from dossier.render.templates import SHIPPED_DIR, confined_dirs, find_template, has_template, render
+from dossier.render.text import html_to_text
 
 FORMATS = ("pdf", "docx", "eml")
 QR_CID = "qr-sepa@dossier"
@@ -69,7 +78,6 @@ def parse_formats(text: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _slug(s: str) -> str:
-    from dossier.fmt import slug
 
     return slug(s, "document")
 
@@ -81,20 +89,16 @@ def template_dirs(case: Case, options: LetterOptions) -> tuple:
     portfolio = Path(case.root).parent / "templates" if case.root is not None else None
     if portfolio is not None and not portfolio.is_dir():
         portfolio = None
-    from dossier.render.templates import confined_dirs
 
     return confined_dirs(case.root, (*options.templates, case.templates, portfolio))
 
 
 def _render(name: str, ctx: dict, dirs) -> str:
-    from dossier.render.templates import render
 
     return render(name, ctx, dirs)
 
 
 def _pdf(html: str, ctx: dict, title: str, dirs) -> bytes:
-    from dossier.render.pdf import PdfMeta, html_to_pdf
-    from dossier.render.templates import SHIPPED_DIR
 
     meta = PdfMeta(
         title=title,
@@ -118,7 +122,6 @@ def render_stage(
     """Every document of ``stage`` for the case snapshot ``state``, as bytes (nothing is
     read or written). ``when`` is the email's Date (default: the snapshot's date at 09:00
     Paris time, so the file is reproducible)."""
-    from dossier import mail
 
     formats = tuple(formats)
     case = state.case
@@ -157,7 +160,6 @@ def _docx_letter(ctx: dict, dirs, body_name: str, after: str | None, title: str)
     or the stage's own ``.docx`` template)."""
     from docxtpl import Listing
 
-    from dossier.render.templates import find_template, has_template
 
     stage = ctx["stage"]
     name = f"letters/{stage}.docx" if has_template(f"letters/{stage}.docx", dirs) else "letters/letter.docx"
@@ -188,9 +190,6 @@ def _docx_letter(ctx: dict, dirs, body_name: str, after: str | None, title: str)
 def _email(state: CaseState, ctx: dict, dirs, body_name: str, letter_pdf: bytes | None, when: datetime | None) -> bytes:
     """The stage's email (.eml bytes): HTML and text parts, the QR code inline, the
     stage's attachments."""
-    from dossier import mail
-    from dossier.render.templates import has_template
-    from dossier.render.text import html_to_text
 
     case, stage = state.case, ctx["stage"]
     if not case.debtor.email:
@@ -227,7 +226,6 @@ def _twips(w: Window) -> dict[str, int]:
 
 
 def _docx(template: Path, docx_ctx: dict, body_html: str, after_html: str, images: dict, ctx: dict, title: str) -> bytes:
-    from dossier.render.docx import render_docx
 
     return render_docx(
         template,
@@ -260,7 +258,6 @@ def _text_signature(ctx: dict) -> str:
 def _email_attachments(case: Case, stage: str, ctx: dict, letter_pdf: bytes | None, dirs) -> list:
     """What each stage's email carries: the invoices chased, the signed quote or order, the
     creditor's bank details (RIB), and the letter itself as PDF for the formal stages."""
-    from dossier import mail
 
     out: list[mail.Attachment] = []
     info = STAGE_INFO[stage]
@@ -287,8 +284,6 @@ _MIME = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
 
 
 def _file_attachment(path: Path, name: str, case: Case):
-    from dossier import mail
-    from dossier.limits import read_evidence
 
     p = path if path.is_absolute() else case.root / path
     # never a file outside the case folder, a FIFO or a device; its size checked first
@@ -308,7 +303,6 @@ def _case_locked(fn):
     def wrapper(state: CaseState, *args: Any, **kwargs: Any):
         root = state.filed.root
         if (kwargs.get("send") or kwargs.get("mark_sent")) and root is not None:
-            from dossier.journal import case_lock
 
             with case_lock(root):
                 return fn(state, *args, **kwargs)
@@ -345,7 +339,6 @@ def write_stage(
     as sent for the same invoices is refused unless ``force``; a file recorded as sent is
     never overwritten (``force`` writes ``name.v2.ext``).
     """
-    from dossier import journal
 
     if stage not in LETTER_STAGES:
         raise DossierError(f"{stage}: unknown letter stage; expected one of {', '.join(LETTER_STAGES)}")
@@ -370,7 +363,6 @@ def write_stage(
                 "use --force to send it again"
             )
         if send:
-            from dossier.delivery import refusal
 
             # under the case's lock: the journal as it is now, not as the snapshot read it
             delivery = journal.delivery_state(journal.read_journal(case), stage, rendered.invoices)
@@ -393,9 +385,6 @@ def _deliver(case: Case, stage: str, at: date, rendered: Rendered, paths, option
     """Send the stage's email (already written to ``paths``) and record each step."""
     import hashlib
 
-    from dossier import journal, mail
-    from dossier.delivery import Dispatcher
-    from dossier.errors import DeliveryError
 
     files = tuple(
         journal.JournalFile(journal.relative(case, p), hashlib.sha256(data).hexdigest())
@@ -428,7 +417,6 @@ def _deliver(case: Case, stage: str, at: date, rendered: Rendered, paths, option
 
 
 def _record(case: Case, stage: str, at: date, status: str, channel: str, rendered: Rendered, paths, options):
-    from dossier import journal
 
     return journal.record(
         case,
@@ -453,7 +441,6 @@ def write_all_stages(state: CaseState, out_dir: Path, *, options: LetterOptions 
     (for ``dossier demo``): nothing is recorded in the journal, nothing is sent, and a file
     the journal records as sent is never overwritten (:class:`JournalError`). A stage with
     nothing to claim on that date is skipped."""
-    from dossier import journal
 
     case = state.filed
     out: list[Path] = []

@@ -17,12 +17,14 @@ from dossier.errors import DossierError
 from dossier.ladder import History
 from dossier.law.courts import petites_creances_open
 from dossier.law.statement import InvoiceStatement, Statement
-from dossier.letters.schedule import Instalment, compute_schedule
-from dossier.model import Case, Notice, Party
 from dossier.stages import CHANNEL_LABELS, CONTRACT, DECOMPTE, INVOICES, RIB, STAGE_INFO
 
 if TYPE_CHECKING:
     from dossier.snapshot import CaseState
+from dossier import fmt
+from dossier.law.deadlines import deadline
+from dossier.letters.schedule import Instalment, add_months, compute_schedule
+from dossier.model import Case, Notice, Party, parse_window_mm
 from dossier.postal.address import format_address
 
 ZERO = Decimal("0.00")
@@ -46,7 +48,6 @@ class Window:
     @classmethod
     def parse(cls, text: str) -> "Window":
         """``"TOP,LEFT,WIDTH,HEIGHT"`` in mm, e.g. ``"55,110,85,33"``."""
-        from dossier.model import parse_window_mm
 
         try:
             return cls(*parse_window_mm(text))
@@ -152,7 +153,6 @@ def group4(s: str) -> str:
 
 def siren_fmt(s: str | None) -> str | None:
     """The SIREN in three groups with no-break spaces (:func:`dossier.fmt.siren`)."""
-    from dossier import fmt
 
     return fmt.siren(s) if s else None
 
@@ -160,7 +160,6 @@ def siren_fmt(s: str | None) -> str | None:
 def _capital(c: Decimal | None) -> str | None:
     if c is None:
         return None
-    from dossier import fmt
 
     s = fmt.money(c)
     return s.replace(",00", "") if c == c.to_integral_value() else s
@@ -235,7 +234,6 @@ def salutation_for(party: Party) -> str:
 
 def _attention(p) -> str:
     """"À l’attention de Mme Anne Roche, Présidente" (elided: "d’Antoine Dupont")."""
-    from dossier import fmt
 
     civ = fmt.civility_short(p.civility)
     who = f"{civ} {p.name}" if civ else p.name
@@ -332,7 +330,6 @@ def subject_for(stage: str, claim: Claim) -> str:
 def build_context(state: CaseState, stage: str, *, options: LetterOptions = LetterOptions()) -> dict[str, Any]:
     """The template context of ``stage`` for the case snapshot ``state`` (its date, its
     décompte, its notices from the case file and the journal, its debtor's history)."""
-    from dossier.law.deadlines import deadline
 
     if stage not in STAGE_INFO or stage in ("injonction-de-payer", "petites-creances"):
         raise DossierError(f"{stage}: not a letter stage (court stages are built by `dossier bundle`)")
@@ -451,7 +448,6 @@ def _words(n: int) -> str:
 def _first_instalment(at: date) -> date:
     """Default first due date: the last day of the month after next week (gives the debtor
     time to sign and order the transfer)."""
-    from dossier.letters.schedule import add_months
 
     d = at + timedelta(days=10)
     return add_months(date(d.year, d.month, 1), 1, 1) - timedelta(days=1)
@@ -477,7 +473,6 @@ def _attachment_titles(case: Case, stage: str, claim: Claim, has_bank: bool) -> 
 
 def notice_label(n: Notice) -> str:
     """"notre courriel du 6 janvier 2026" for a notice."""
-    from dossier import fmt
 
     kind = {"email": "notre courriel", "lrar": "notre lettre recommandée", "letter": "notre courrier",
             "phone": "notre appel téléphonique", "lre": "notre lettre recommandée électronique"}.get(n.channel, "notre relance")

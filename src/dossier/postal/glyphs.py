@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from dossier.bundle.stamp import matrix_bytes
 from dossier.render.winansi import font
 
 MM = 72 / 25.4
@@ -136,7 +137,6 @@ def scan(content: bytes) -> list[TextObject]:
 
 def _only(objects: list[TextObject]) -> bytes:
     """A content stream drawing only ``objects``, each under its own CTM."""
-    from dossier.bundle.stamp import matrix_bytes
 
     out = []
     for o in objects:

@@ -38,9 +38,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import DossierError
-from dossier.journal import JournalEntry, JournalFile, record, sha256_file
+from dossier.journal import JournalEntry, JournalFile, read_journal, record, sha256_file
 from dossier.outputs import fsync_dir
-from dossier.postal.address import country_line, is_abroad
+from dossier.postal.address import country_line, format_address, is_abroad
+from dossier.postal.depot_list import deposit_list
 from dossier.postal.glyphs import MM, check_letter
 from dossier.postal.marks import InserterMarks, sheet_marks
 
@@ -381,7 +382,6 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
     """Check, sort and assemble ``letters`` into the batch folder ``out_dir`` (see the
     module docstring), then record each letter "printed" in its case's journal (unless
     ``journal`` is False). ``out_dir`` must not exist: a batch is never overwritten."""
-    from dossier.postal.depot_list import deposit_list
 
     if simplex:
         profile = replace(profile, duplex=False)
@@ -434,7 +434,6 @@ def build_print_job(letters: Iterable[PaperLetter], out_dir: str | Path, profile
 def _check_journals(letters: list[PaperLetter]) -> None:
     """Every case folder exists and its journal reads: the "printed" lines written after
     the job cannot then fail half-way."""
-    from dossier.journal import read_journal
 
     problems = []
     for root in dict.fromkeys(Path(lt.case_root) for lt in letters):
@@ -476,7 +475,6 @@ def letter_for(case: Any, stage: str, pdf: bytes, at: date, *, file: Path | None
     """The :class:`PaperLetter` of a rendered letter of ``case`` (a :class:`dossier.model.Case`):
     destination and window block from the debtor (NF Z10-011), registered when the stage
     is the mise en demeure unless told otherwise."""
-    from dossier.postal.address import format_address
 
     debtor = case.debtor
     registered = stage == "mise-en-demeure" if registered is None else registered

@@ -11,6 +11,7 @@ from typing import Any
 
 from dossier.ageing import BUCKETS, Ageing, CaseRow
 from dossier.fmt import date_short, money
+from dossier.render.templates import render
 
 BUCKET_LABELS_FR = ("Non échu", "1–30 j", "31–60 j", "61–90 j", "91–120 j", "+ de 120 j")
 BUCKET_COLOURS = ("#6b9e78", "#c9b458", "#e0953d", "#d9673a", "#c0392b", "#7b1e1e")
@@ -176,7 +177,6 @@ def html_page(report: Ageing, title: str = "", user_dirs=()) -> str:
     """The report as one self-contained HTML page (template ``reports/ageing.html``)."""
     from markupsafe import Markup
 
-    from dossier.render.templates import render
 
     def case_ctx(r: CaseRow) -> dict[str, Any]:
         return {"row": r, "invoices": [i for i in r.invoices if i.outstanding > 0]}

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from dossier.errors import TemplateError
+from dossier.render.templates import environment, sandboxed_environment
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _WS = re.compile(r"\s+")
@@ -62,7 +63,6 @@ def render_docx(
     body_xml = _html_to_ooxml(tpl.docx, body_html, images or {})
     after_xml = _html_to_ooxml(tpl.docx, after_html, images or {}) if after_html else ""
 
-    from dossier.render.templates import environment, sandboxed_environment
 
     env = sandboxed_environment(autoescape=True, undefined=jinja2.StrictUndefined)  # no code from a template
     env.filters.update({k: v for k, v in environment().filters.items() if k in ("money", "date_long", "date_short", "rate", "words")})

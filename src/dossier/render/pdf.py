@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from dossier.errors import TemplateError
+from dossier.paths import file_type, is_inside
+from dossier.render.templates import SHIPPED_DIR
 
 FONTS_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
@@ -234,8 +236,6 @@ def confined_fetcher(base_url: str | None):
 
     from weasyprint.urls import URLFetcher
 
-    from dossier.paths import file_type, is_inside
-    from dossier.render.templates import SHIPPED_DIR
 
     roots = [SHIPPED_DIR, FONTS_DIR]
     if base_url and not urlsplit(base_url).scheme:

@@ -33,6 +33,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from dossier import fmt
 from dossier.errors import TemplateError
 from dossier.paths import UnsafePathError, inside, is_folder, read_file, regular_file
 
@@ -51,7 +52,6 @@ def _autoescape(name: str | None) -> bool:
 
 def _fmt(fn_name: str):
     def filt(value, *args, **kwargs):
-        from dossier import fmt
 
         return getattr(fmt, fn_name)(value, *args, **kwargs)
 
