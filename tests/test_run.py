@@ -267,3 +267,19 @@ def test_a_killed_run_then_a_rerun_delivers_every_email_once_and_every_letter_in
     # no partial file at a final path
     assert not [p for p in small.rglob("*") if p.name.endswith(".tmp") and not p.name.startswith(".")]
     assert SmtpConfig  # the loopback server only
+
+
+def test_a_stage_the_case_asks_on_paper_goes_to_the_print_job_not_by_email(small, server):
+    """``paper: [relance-1]``: the debtor has an email address, the reminder goes by post."""
+    case = small / "C001"  # relance-1 due, debtor with an email address
+    text = (case / "case.yaml").read_text(encoding="utf-8")
+    (case / "case.yaml").write_text(text.replace("reference: C001\n", "reference: C001\npaper: [relance-1]\n"), encoding="utf-8")
+    code, out, err = invoke("plan", case, "--at", DEMO_DATE, "--json")
+    assert json.loads(out)[0]["channel"] == "letter"
+    box = Mailbox()
+    port = server(box)
+    code, out, err = invoke("run", small, "--at", DEMO_DATE, "--send", "--yes", "--only", "relance-1", env=env_for(port))
+    assert code == 0, err
+    assert "c001@debiteur.example" not in box.received() and "c007@debiteur.example" in box.received()
+    (job,) = [p for p in (small / "batches").iterdir() if (p / "courrier" / "batch.json").is_file()]
+    assert ",C001,Client 001 SARL,relance-1," in (job / "courrier" / "manifest.csv").read_text(encoding="utf-8")

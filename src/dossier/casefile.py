@@ -156,6 +156,7 @@ CASE: Spec = {
     "templates": ("str", False),
     "envelope_window": ("str", False),
     "ladder": (("map", "int"), False),
+    "paper": (("list", ("enum", STAGES[:6])), False),
     "creditor": (CREDITOR, True),
     "debtor": (DEBTOR, True),
     "terms": (TERMS, False),
@@ -724,7 +725,7 @@ class _Builder:
             creditor=creditor, debtor=debtor, terms=terms, invoices=invoices, payments=payments,
             credit_notes=credits, exhibits=exhibits, notices=notices, court=_v(self.data, "court"),
             ladder=ladder, templates=tpath, currency=_v(self.data, "currency", "EUR"), envelope_window=window,
-            **extras,
+            paper=tuple(dict.fromkeys(_v(self.data, "paper") or ())), **extras,
         )
 
     def address_block(self, debtor: Party) -> None:

@@ -188,6 +188,13 @@ class _Facts:
     def email(self) -> bool:
         return bool(self.case.debtor.email)
 
+    def channel(self, stage: str | None) -> str | None:
+        """How ``stage`` goes out: by post when the case asks for that stage on paper
+        (``paper:``), else as :func:`_channel` decides from the debtor's email address."""
+        if stage is not None and stage in self.case.paper and stage in LETTER_STAGES:
+            return "lrar" if stage == "mise-en-demeure" else "letter"
+        return _channel(stage, self.email)
+
     def first_open(self, extra_done: Iterable[str] = ()) -> str:
         return _first_open(set(self.done) | set(extra_done) | set(self.skipped), self.due, self.at, self.timings, self.hist)
 
@@ -287,7 +294,7 @@ def _payment_plan(f: _Facts, journal_entries: tuple[JournalEntry, ...]) -> PlanI
         resume = upcoming + timedelta(days=PROMISE_GRACE)
         nxt = f.first_open({"echeancier"})
         return PlanItem(
-            f.case.reference, nxt, resume, _channel(nxt, f.email),
+            f.case.reference, nxt, resume, f.channel(nxt),
             f"paused: payment plan of {pe.date.isoformat()} on track ({n_paid} of {len(pe.schedule)} instalments paid,"
             f" {paid} EUR); next instalment due {upcoming.isoformat()}",
         )
@@ -309,7 +316,7 @@ def _promise_pause(f: _Facts) -> PlanItem | None:
         return None
     nxt = f.first_open()
     return PlanItem(
-        f.case.reference, nxt, resume, _channel(nxt, f.email),
+        f.case.reference, nxt, resume, f.channel(nxt),
         f"paused: payment promised for {promised.isoformat()} ({p.stage} of {p.date.isoformat()});"
         f" escalation resumes on {resume.isoformat()} if {f.total} EUR is still owed",
     )
@@ -340,7 +347,7 @@ def _court_stage(f: _Facts, deadline_days: int) -> PlanItem | None:
     why = f"mise en demeure sent {m.date.isoformat()} ({basis}) gave until {end.isoformat()}; {f.total} EUR still owed"
     if stage == "petites-creances":
         why += " (≤ 5,000 EUR: procédure simplifiée via a commissaire de justice, or injonction de payer)"
-    return PlanItem(f.case.reference, stage, end + timedelta(days=1), _channel(stage, f.email), why)
+    return PlanItem(f.case.reference, stage, end + timedelta(days=1), f.channel(stage), why)
 
 
 def _letter_stage(f: _Facts, plan_note: str) -> PlanItem:
@@ -378,7 +385,7 @@ def _letter_stage(f: _Facts, plan_note: str) -> PlanItem:
         why += f"; {f.hist.broken_promises} broken payment promise(s)"
     if f.hist.profile != "first":
         why += f"; debtor profile: {f.hist.profile}"
-    return PlanItem(f.case.reference, stage, when, _channel(stage, f.email), why)
+    return PlanItem(f.case.reference, stage, when, f.channel(stage), why)
 
 
 def _first_open(done: set[str], due: date, at: date, t: dict[str, int | None], hist: History) -> str:

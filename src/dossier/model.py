@@ -301,6 +301,8 @@ class Case:
     currency: str = "EUR"
     #: the envelope window of the user's envelopes, mm (top, left, width, height); None: DL default
     envelope_window: tuple[float, float, float, float] | None = None
+    #: letter stages the case asks on paper even when the debtor has an email address
+    paper: tuple[str, ...] = ()
     #: a decision ordering payment (``judgment:``), for the L313-3 majoration
     judgment: Judgment | None = None
     #: optional claims of the requête (``claims:``)
