@@ -50,7 +50,8 @@ def make_case(folder: Path, n: int) -> None:
     lines.append("payments:")
     for i in range(n // 2):
         d = start + timedelta(days=60 + i % 1000)
-        inv = f", invoice: F{rnd.randrange(n):05d}" if i % 3 else ""
+        # an invoice issued by then: F0j is issued j % 900 days after the start
+        inv = f", invoice: F{rnd.randrange(min(n, (d - start).days + 1)):05d}" if i % 3 else ""
         lines.append(f'  - {{date: {d}, amount: "{rnd.randint(100, 50000) / 100:.2f}"{inv}}}')
     (folder / "case.yaml").write_text("\n".join(lines) + "\n")
 

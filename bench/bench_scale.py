@@ -93,7 +93,9 @@ def make_case(folder: Path, n: int, *, files: int = 0, long_name: int = 0) -> Pa
     lines.append("payments:")
     for i in range(n // 2):
         d = start + timedelta(days=40 + (i * 800) // max(n // 2, 1))
-        inv = f", invoice: F{rnd.randrange(n):05d}" if i % 3 else ""
+        # a designated payment names an invoice issued by then (check refuses one paid before)
+        issued_by_then = min(n, ((min(d, AT) - start).days * max(n, 1)) // 700 + 1)
+        inv = f", invoice: F{rnd.randrange(issued_by_then):05d}" if i % 3 else ""
         lines.append(f'  - {{date: {min(d, AT)}, amount: "{rnd.randint(1000, 50000) / 100:.2f}"{inv}}}')
     if n >= 20:
         lines.append("credit_notes:")
@@ -206,7 +208,7 @@ def main() -> None:
         for n in (20, 200, 2000, 10000):
             ratios(make_case(tmp / f"r{n}", n), pairs)
         growth(tmp, pairs)
-        documents(tmp, 20, long_name=20000)
+        documents(tmp, 20, long_name=1000)  # the longest value a case file may hold
         if not args.quick:
             documents(tmp, 2000, files=200)
 
