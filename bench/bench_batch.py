@@ -37,8 +37,8 @@ def portfolio(root: Path, n: int) -> Path:
 
     # every case due for relance-1 (stage index 1 of the sample ladder), no email: paper
     pf = make_portfolio(root, n * 6, no_email_every=1)
-    for k, folder in enumerate(sorted(p for p in pf.iterdir() if p.is_dir())):
-        if k % 6 != 1:
+    for folder in sorted(p for p in pf.iterdir() if p.is_dir()):
+        if int(folder.name[1:]) % 6 != 1:  # case Ck is at stage k % 6 of the sample ladder
             import shutil
 
             shutil.rmtree(folder)

@@ -121,7 +121,7 @@ def test_several_courts_stop_the_bundle_with_the_list_and_the_key(tmp_path, rate
     assert "court:" in msg and "54" in msg
 
 
-def test_check_warns_about_the_court_to_choose(tmp_path):
+def test_check_warns_about_the_court_to_choose_and_stops_once_the_requete_is_due(tmp_path):
     from helpers import invoke
 
     root = tmp_path / "sg"
@@ -129,10 +129,17 @@ def test_check_warns_about_the_court_to_choose(tmp_path):
 
     shutil.copytree(SAMPLES / "studio-graphique", root)
     yml = root / "case.yaml"
-    yml.write_text(re.sub(r"(?m)^court:.*\n", "", yml.read_text()))
+    without_court = re.sub(r"(?m)^court:.*\n", "", yml.read_text())
+    # before the mise en demeure the court can wait: a warning says which key to set
+    yml.write_text(re.sub(r"(?m)^  - \{stage: mise-en-demeure.*\n.*\n", "", without_court))
     code, out, err = invoke("check", root, "--at", "2026-06-15")
-    assert code == 0
+    assert code == 0, err
     assert "court:" in out + err and "Tribunal de commerce de Libourne" in out + err
+    # the requête is what the case needs next: check stops with the list and the key
+    yml.write_text(without_court)
+    code, out, err = invoke("check", root, "--at", "2026-06-15")
+    assert code == 2
+    assert "court:" in err and "Tribunal de commerce de Libourne" in err
 
 
 def test_cover_addresses_the_court_by_name(tmp_path, rates):

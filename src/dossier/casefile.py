@@ -17,8 +17,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Callable
 
-from dossier.errors import CaseFileError, DossierError, Problem
-from dossier.law.courts import court_for_case, require_named_court
+from dossier.errors import CaseFileError, Problem
 from dossier.model import (
     CHANNELS,
     EXHIBIT_KINDS,
@@ -867,26 +866,13 @@ def _check_case(path: str | Path, at: date | None) -> tuple[Case | None, list[Pr
 
 def _prescription(case: Case, at: date, reader: _Reader) -> None:
     """Warnings of a valid case that need no computation (the prescription warnings need
-    the décompte's imputation: the case snapshot adds them)."""
-    _court_warning(case, at, reader)
+    the décompte's imputation, the court the plan: the case snapshot adds them)."""
     c = case.creditor
     missing = [k for k in ("nationality", "birth_date", "birth_place") if c.is_natural_person and not getattr(c, k)]
     if missing:
         reader.problem(c.source.line if c.source else None, f"creditor.{missing[0]}",
                        f"a natural-person creditor's requête states {', '.join(missing)} (CPC art. 54 3° a and "
                        "1407): the requête leaves a blank to fill in by hand", "warning")
-
-
-def _court_warning(case: Case, at: date, reader: _Reader) -> None:
-    """A requête must name its court (CPC 54 1°, 57): say now which key to set when the
-    debtor's département has several courts of the right kind."""
-
-    try:
-        require_named_court(case, court_for_case(case, at))
-    except DossierError as e:
-        message = str(e).split(": ", 1)[1] if str(e).startswith(str(case.case_file)) else str(e)
-        field, _, text = message.partition(": ")
-        reader.problem(None, field, text.replace("\n  - ", " | ").replace(":\n", ": ").replace("\n", "; "), "warning")
 
 
 def load_case(path: str | Path, at: date | None = None) -> Case:

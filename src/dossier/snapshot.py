@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Mapping
 
 from dossier.casefile import LayerNotes, check_case, check_case_layers, has_layers
-from dossier.errors import CaseFileError, JournalError, Problem, RateTableError
+from dossier.errors import CaseFileError, DossierError, JournalError, Problem, RateTableError
 from dossier.journal import JournalEntry, read_journal
 from dossier.ladder import History, PlanItem, all_notices, history, next_step
-from dossier.law.courts import CourtChoice, court_for_case
+from dossier.law.courts import CourtChoice, court_for_case, require_named_court
 from dossier.law.penalties import compute_statement, prescription_for_case, principal_outstanding
 from dossier.law.rates import load_rates
 from dossier.law.statement import Statement
@@ -162,6 +162,18 @@ def build_state(
     )
 
 
+def _court_problems(state: CaseState) -> list[Problem]:
+    """A requête must name its court (CPC 54 1°, 57): when the debtor's département has
+    several courts of the right kind, the key to set and the list — an error once the
+    requête is what the case needs next, a warning before."""
+    try:
+        require_named_court(state.case, state.court)
+    except DossierError as e:
+        severity = "error" if state.plan.stage == "injonction-de-payer" else "warning"
+        return [Problem("", None, "", str(e).replace("\n  - ", " | ").replace(":\n", ": ").replace("\n", "; "), severity)]
+    return []
+
+
 def _prescription(case: Case, at: date, owed: Mapping[str, Decimal]) -> list[Problem]:
     out = []
     for n, w in prescription_for_case(case, at, owed):
@@ -226,6 +238,7 @@ def check_case_folder(
         from dossier.bundle.exhibits import evidence_problems  # lazy: see CaseState.exhibits
 
         out.extend(Problem("", None, "", msg) for msg in evidence_problems(state.exhibits, state.case.root))
+    out.extend(_court_problems(state))
     if state.statement is None and state.rate_error is not None:
         out.append(Problem("", None, "", f"the décompte cannot be computed: {state.rate_error}", "warning"))
     elif state.statement is not None:
