@@ -145,7 +145,7 @@ def main() -> None:
             with multiprocessing.get_context("fork").Pool(1) as pool:
                 options = b.RunOptions(at=AT, jobs=1)
                 plan = b.plan_run(pf, options, rates)[:n]
-                tasks = [(d.folder, d.stage, d.email, d.paper, AT, False, None) for d in plan]
+                tasks = [(d.folder, d.stage, d.email, d.paper, AT, False, None, d.state) for d in plan]
                 b._RATES = rates
                 list(pool.imap(b._render_in_worker, tasks))
                 rss = pool.apply(_maxrss, (0,))

@@ -338,3 +338,14 @@ def make_portfolio(root: Path, n: int = 54, *, no_email_every: int = 5) -> Path:
             text += "notices:\n" + "".join(f"  - {{stage: {s}, date: {d}, channel: {c}}}\n" for s, d, c in notices)
         (folder / "case.yaml").write_text(text, encoding="utf-8")
     return root
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for a test server)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

@@ -27,18 +27,20 @@ from dossier.journal import CaseLockedError, JournalEntry
 from dossier.letters import write_stage
 from dossier.mail import SmtpConfig
 
-from helpers import AT, ROOT, SAMPLES, make_case, state_of
+from helpers import (
+    AT,
+    ROOT,
+    SAMPLES,
+    free_port,  # noqa: E402
+    make_case,
+    state_of,
+)
 
 SENDER = "compta@creancier.example"
 RCPT = "dupont@debiteur.example"
 
 
-def _port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+_port = free_port
 
 
 def message(n: int = 1, body: str = "Bonjour,\r\n.ligne qui commence par un point\r\n") -> bytes:

@@ -9,7 +9,6 @@ import email
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,13 @@ import pytest
 from dossier import journal
 from dossier.mail import SmtpConfig
 
-from helpers import DEMO_DATE, ROOT, invoke, make_portfolio
+from helpers import (
+    DEMO_DATE,
+    ROOT,
+    free_port,  # noqa: E402
+    invoke,
+    make_portfolio,
+)
 
 N = 54
 
@@ -61,12 +66,7 @@ class Mailbox:
         return out
 
 
-def _port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+_port = free_port
 
 
 @pytest.fixture
@@ -283,3 +283,20 @@ def test_a_stage_the_case_asks_on_paper_goes_to_the_print_job_not_by_email(small
     assert "c001@debiteur.example" not in box.received() and "c007@debiteur.example" in box.received()
     (job,) = [p for p in (small / "batches").iterdir() if (p / "courrier" / "batch.json").is_file()]
     assert ",C001,Client 001 SARL,relance-1," in (job / "courrier" / "manifest.csv").read_text(encoding="utf-8")
+
+
+def test_a_run_stopped_between_the_email_and_the_print_job_prints_the_letter_next_time(small):
+    """The dernier avis goes by email and by post: its email recorded sent but its letter
+    never printed (a kill in between), the next run's print job holds the letter."""
+    from datetime import date
+
+    case = small / "C010"  # dernier-avis due, debtor with an email address: both ways
+    journal.record(case, journal.JournalEntry("dernier-avis", date(2026, 6, 15), "email", "sent", message_id="<x@y>"))
+    code, out, err = invoke("run", small, "--at", DEMO_DATE, "--dry-run", "--json")
+    (c010,) = [d for d in json.loads(out) if d["case"] == "C010"]
+    assert (c010["stage"], c010["channel"], c010["action"]) == ("dernier-avis", "letter", "send")
+    assert "never printed" in c010["reason"]
+    journal.record(case, journal.JournalEntry("dernier-avis", date(2026, 6, 15), "letter", "printed", note="print job B, letter 1"))
+    code, out, err = invoke("run", small, "--at", DEMO_DATE, "--dry-run", "--json")
+    (c010,) = [d for d in json.loads(out) if d["case"] == "C010"]
+    assert c010["action"] != "send" and "not yet deposited" in c010["reason"]

@@ -104,6 +104,9 @@ class Due:
     #: "send" (acted on today), "later", "manual" (court stage, phone call), "none",
     #: "error", "limit" (left for the next run by --limit)
     action: str = "none"
+    #: the case snapshot the plan was made from (the documents are rendered from it: the
+    #: case is read once per run)
+    state: Any = field(default=None, repr=False, compare=False)
 
     @property
     def email(self) -> bool:
@@ -184,6 +187,10 @@ def _plan_one(folder: Path, options: RunOptions, rates: Any) -> Due:
     p = state.plan
     st = state.statement
     amount = st.total if st is not None else state.total_owed
+    companion = _companion_letter(state)
+    if companion is not None:  # a run stopped between the email and the print job
+        stage, why = companion
+        p = dataclasses.replace(p, stage=stage, due_on=options.at, channel="letter", reason=why)
     due = Due(folder, state.reference, p.stage, p.due_on, p.channel, p.reason, amount, state.case.debtor.email)
     if options.shard and shard_of(state.reference, options.shard[1]) != options.shard[0]:
         return dataclasses.replace(due, action="other-shard")
@@ -197,7 +204,31 @@ def _plan_one(folder: Path, options: RunOptions, rates: Any) -> Due:
         return dataclasses.replace(due, action="not-selected")
     if st is None:
         return dataclasses.replace(due, action="error", reason=f"error: {str(state.rate_error).splitlines()[0]}")
-    return dataclasses.replace(due, action="send")
+    return dataclasses.replace(due, action="send", state=state)
+
+
+def _companion_letter(state: Any) -> tuple[str, str] | None:
+    """A stage sent both ways (the dernier avis by email and by post) whose email went but
+    whose letter was never printed — a run stopped in between: the letter is still due.
+    None when every such stage has its letter printed, posted or discarded."""
+    from dossier.journal import awaiting_deposit
+
+    entries = state.journal
+    if awaiting_deposit(entries):
+        return None
+    for e in entries:
+        if e.status != "sent" or e.channel != "email" or e.stage not in _BOTH_WAYS:
+            continue
+        lettered = any(x.stage == e.stage and x.channel in ("letter", "lrar") and x.status in ("printed", "sent", "discarded")
+                       and x.date >= e.date for x in entries)
+        if not lettered:
+            return e.stage, (f"the printed copy of the {e.stage} emailed on {e.date.isoformat()} was never printed "
+                             "(a run stopped in between): it goes into this print job")
+    return None
+
+
+#: stages whose notice goes both by email and by post when the debtor has an email address
+_BOTH_WAYS = ("dernier-avis",)
 
 
 def plan_run(portfolio: str | Path, options: RunOptions, rates: Any) -> list[Due]:
@@ -256,9 +287,9 @@ class Rendered:
 
 def _render_one(task: tuple) -> Rendered:
 
-    folder, stage, email, paper, at, sending, window, rates = task
+    folder, stage, email, paper, at, sending, window, state, rates = task
     try:
-        state = open_case(folder, at, rates)
+        state = state if state is not None else open_case(folder, at, rates)
         formats = tuple(f for f, on in (("pdf", paper), ("eml", email)) if on)
         when = datetime.now(timezone.utc).astimezone() if sending and email else None
         options = LetterOptions(window=Window(*window)) if window and paper else LetterOptions()
@@ -299,7 +330,8 @@ def warm_up(rates: Any) -> None:
 def render_all(plan: list[Due], options: RunOptions, rates: Any, progress: Callable[[Rendered], None] | None = None) -> Iterator[Rendered]:
     """The due documents of ``plan``, rendered in ``options.jobs`` processes (in the order
     they finish)."""
-    tasks = [(d.folder, d.stage, d.email, d.paper, options.at, options.send, options.window) for d in plan if d.action == "send"]
+    tasks = [(d.folder, d.stage, d.email, d.paper, options.at, options.send, options.window, d.state)
+             for d in plan if d.action == "send"]
     if not tasks:
         return
     jobs = max(1, min(options.jobs, len(tasks)))
