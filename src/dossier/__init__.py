@@ -1,13 +1,14 @@
 """dossier — get French businesses paid.
 
-The library is usable without the CLI::
+The library is usable without the CLI; every command starts from one case snapshot::
 
-    from dossier.casefile import load_case
-    from dossier.law.rates import load_rates
-    from dossier.law.penalties import compute_statement
+    from datetime import date
+    from dossier.snapshot import open_case
+    from dossier.letters import render_stage
 
-    case = load_case("samples/atelier-martin")
-    statement = compute_statement(case, date(2026, 6, 15), load_rates())
+    state = open_case("samples/atelier-martin", date(2026, 6, 15))
+    state.statement.total, state.plan.stage        # the décompte, the next step
+    render_stage(state, "mise-en-demeure")         # the documents, as bytes
 """
 
 __version__ = "0.1.0"
