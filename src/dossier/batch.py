@@ -43,8 +43,8 @@ from dossier.letters import LetterOptions, Window, render_stage
 from dossier.outputs import write_set
 from dossier.portfolio import load_portfolio
 from dossier.postal.address import format_address
-from dossier.postal.printjob import PaperLetter, PrintProfile, Sender, build_print_job
-from dossier.snapshot import open_case, read_case
+from dossier.postal.printjob import PrintProfile, Sender, build_print_job, letter_for
+from dossier.snapshot import open_case
 from dossier.stages import LETTER_STAGES
 
 #: a run that would send more than this many emails, or print more letters, asks first
@@ -108,17 +108,21 @@ class Due:
     #: case is read once per run)
     state: Any = field(default=None, repr=False, compare=False)
 
+    def _does(self, k: int) -> bool:
+        """Whether the run sends this by (0) email, (1) post, (2) registered post."""
+        return self.action == "send" and _ACTIONS.get(self.channel or "", (False, False, False))[k]
+
     @property
     def email(self) -> bool:
-        return self.action == "send" and _ACTIONS.get(self.channel or "", (False, False, False))[0] and bool(self.email_to)
+        return self._does(0) and bool(self.email_to)
 
     @property
     def paper(self) -> bool:
-        return self.action == "send" and _ACTIONS.get(self.channel or "", (False, False, False))[1]
+        return self._does(1)
 
     @property
     def registered(self) -> bool:
-        return self.action == "send" and _ACTIONS.get(self.channel or "", (False, False, False))[2]
+        return self._does(2)
 
     def to_json(self) -> dict[str, Any]:
         return {"case": self.reference, "stage": self.stage, "due_on": self.due_on.isoformat() if self.due_on else None,
@@ -385,7 +389,7 @@ def _send_email(d: Due, r: Rendered, at: date, dispatcher: Any) -> Outcome:
 def _paper_letter(d: Due, r: Rendered, at: date, record: bool) -> Any:
 
     pdf_name = f"{r.stage}.pdf"
-    case = open_case(r.folder, at, load_rates_if_none=False).case
+    case = d.state.case if d.state is not None else open_case(r.folder, at, load_rates_if_none=False).case
     file = None
     if record:
         with journal.case_lock(r.folder):
@@ -395,12 +399,8 @@ def _paper_letter(d: Due, r: Rendered, at: date, record: bool) -> Any:
             (written,) = _write_documents(r, [pdf_name])
             file = r.folder / written.path
 
-    registered = d.registered
-    return PaperLetter(
-        case_reference=r.reference, case_root=r.folder, debtor_name=case.debtor.name, stage=r.stage,
-        country=(case.debtor.address.country or "FR").upper(), postcode=case.debtor.address.postal_code,
-        pdf=r.files[pdf_name], registered=registered, receipt=registered, address=format_address(case.debtor),
-        letter_date=at, file=file, invoices=r.invoices, amount=r.total)
+    return letter_for(case, r.stage, r.files[pdf_name], at, file=file, registered=d.registered,
+                      invoices=r.invoices, amount=r.total)
 
 
 def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: Any, *, smtp: Any = None,
@@ -449,15 +449,17 @@ def execute(portfolio: str | Path, plan: list[Due], options: RunOptions, rates: 
             if dispatcher is not None:
                 dispatcher.close()
         if letters:
-            report.print_job = _print(letters, out_dir, batch_id, options, print_profile, report)
+            creditor = next((d.state.case.creditor for d in plan if d.paper and d.state is not None), None)
+            report.print_job = _print(letters, out_dir, batch_id, options, print_profile, report, creditor)
     return report
 
 
-def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, profile: Any, report: RunReport) -> Any:
+def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, profile: Any, report: RunReport,
+           creditor: Any) -> Any:
 
     profile = profile or PrintProfile()
-    if profile.sender is None:  # the deposit list names the creditor of the letters
-        profile = dataclasses.replace(profile, sender=_sender(letters[0].case_root, options.at))
+    if profile.sender is None and creditor is not None:  # the deposit list names the letters' creditor
+        profile = dataclasses.replace(profile, sender=Sender(creditor.name, tuple(format_address(creditor, "creditor")[1:])))
     folder = out_dir / (batch_id if options.send else f"{batch_id}-preview") / "courrier"
     job = build_print_job(letters, folder, profile, simplex=options.simplex, batch_id=batch_id,
                           at=datetime.now(timezone.utc).replace(microsecond=0), journal=options.send)
@@ -467,14 +469,6 @@ def _print(letters: list, out_dir: Path, batch_id: str, options: RunOptions, pro
         report.outcomes.append(Outcome(lt.case_reference, lt.stage, lt.channel, "printed" if options.send else "previewed",
                                        amounts.get(lt.case_reference)))
     return job
-
-
-def _sender(case_root: Path, at: date) -> Any:
-
-    case = read_case(case_root, at)[0]
-    if case is None:
-        return None
-    return Sender(case.creditor.name, tuple(format_address(case.creditor, "creditor")[1:]))
 
 
 def _preview(folder: Path, r: Rendered, names: list[str]) -> None:

@@ -51,7 +51,7 @@ from typing import Any, Iterable, Iterator
 from dossier.casefile import CONTROL_RE, DECIMAL_RE, parse_iso_date
 from dossier.errors import JournalError
 from dossier.model import Date, Notice, Source
-from dossier.outputs import fsync_dir
+from dossier.outputs import fsync_dir, write_set
 from dossier.paths import UnsafePathError, file_type, inside
 
 #: "printed": in a print job, not yet posted; "discarded": a print job thrown away before
@@ -500,18 +500,9 @@ def verify(case_or_root: Any) -> list[str]:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Write ``data`` to ``path`` through a temporary file in the same folder renamed over
+    it: :func:`dossier.outputs.write_set` for one file."""
+    write_set({Path(path): data})
 
 
 @dataclass(frozen=True)
