@@ -49,3 +49,10 @@ case_argument = click.argument("case", type=click.Path(exists=False))
 
 def resolve_at(at: date | None) -> date:
     return at or date.today()
+
+
+def echo_columns(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A plain-text table: every column but the last padded to its widest cell."""
+    widths = [max(len(r[k]) for r in [*rows, head]) for k in range(len(head) - 1)]
+    for r in (head, *rows):
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, [*widths, 0], strict=True)).rstrip())

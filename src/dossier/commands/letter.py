@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from dossier.commands.common import DATE, at_option, case_argument, rates_option, resolve_at
+from dossier.commands.common import DATE, at_option, case_argument, echo_columns, rates_option, resolve_at
 from dossier.stages import LETTER_STAGES
 
 
@@ -149,11 +149,8 @@ def plan(target, at, as_json) -> None:
     if as_json:
         click.echo(json.dumps([i.to_json() for i in items], ensure_ascii=False, indent=2))
     else:
-        rows = [(i.case, i.stage or "—", i.due_on.isoformat() if i.due_on else "—", i.channel or "—", i.reason) for i in items]
-        widths = [max(len(r[k]) for r in rows + [("case", "stage", "due on", "channel", "")]) for k in range(4)]
-        head = ("case", "stage", "due on", "channel", "why")
-        click.echo("  ".join(h.ljust(w) for h, w in zip(head, widths + [0])).rstrip())
-        for r in rows:
-            click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths + [0])).rstrip())
+        echo_columns(("case", "stage", "due on", "channel", "why"),
+                     [(i.case, i.stage or "—", i.due_on.isoformat() if i.due_on else "—", i.channel or "—", i.reason)
+                      for i in items])
     if failed:
         click.get_current_context().exit(2)

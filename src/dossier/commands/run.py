@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from dossier.commands.common import at_option, rates_option, resolve_at
+from dossier.commands.common import at_option, echo_columns, rates_option, resolve_at
 from dossier.stages import LETTER_STAGES
 
 
@@ -146,13 +146,9 @@ def _console():
 
 
 def _print_plan(plan) -> None:
-    rows = [(d.reference, d.stage or "—", d.due_on.isoformat() if d.due_on else "—", d.channel or "—", d.action, d.reason)
-            for d in plan]
-    head = ("case", "stage", "due on", "channel", "action", "why")
-    widths = [max(len(r[k]) for r in [*rows, head]) for k in range(5)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(head, [*widths, 0], strict=True)).rstrip())
-    for r in rows:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(r, [*widths, 0], strict=True)).rstrip())
+    echo_columns(("case", "stage", "due on", "channel", "action", "why"),
+                 [(d.reference, d.stage or "—", d.due_on.isoformat() if d.due_on else "—", d.channel or "—", d.action,
+                   d.reason) for d in plan])
 
 
 def _print_summary(report) -> None:
